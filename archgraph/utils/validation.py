@@ -1,0 +1,156 @@
+"""Argument checks with one error template, random states, atomic writes.
+
+Every message names the argument, what was expected and what was received, e.g.
+``The 'lr' parameter of NeuralPredictor must be a float in (0, inf). Got -1 instead.``
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import numbers
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a predictor is used before ``fit``."""
+
+
+def _owner(owner: str | None) -> str:
+    return f" of {owner}" if owner else ""
+
+
+def check_int(value, name: str, owner: str | None = None, low: int | None = None,
+              high: int | None = None) -> int:
+    """Return ``value`` as int if it is an integer in ``[low, high]``, else raise."""
+    lo = "-inf" if low is None else str(low)
+    hi = "inf" if high is None else str(high)
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok:
+        raise TypeError(f"The '{name}' parameter{_owner(owner)} must be an int in [{lo}, {hi}]. "
+                        f"Got {value!r} ({type(value).__name__}) instead.")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"The '{name}' parameter{_owner(owner)} must be an int in [{lo}, {hi}]. "
+                         f"Got {value!r} instead.")
+    return int(value)
+
+
+def check_positive(value, name: str, owner: str | None = None, allow_zero: bool = False) -> float:
+    """Return ``value`` as float if it is a finite real number > 0 (>= 0 with ``allow_zero``)."""
+    interval = "[0, inf)" if allow_zero else "(0, inf)"
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a float in {interval}. "
+                        f"Got {value!r} ({type(value).__name__}) instead.")
+    v = float(value)
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"The '{name}' parameter{_owner(owner)} must be a float in {interval}. "
+                         f"Got {value!r} instead.")
+    return v
+
+
+def check_fraction(value, name: str, owner: str | None = None) -> float:
+    """Return ``value`` as float if it lies in the open interval (0, 1)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < float(value) < 1:
+        raise ValueError(f"The '{name}' parameter{_owner(owner)} must be a float in (0, 1). "
+                         f"Got {value!r} instead.")
+    return float(value)
+
+
+def check_one_of(value, name: str, options: Iterable, owner: str | None = None):
+    """Return ``value`` if it is one of ``options``; the error lists them and close matches."""
+    options = list(options)
+    if value in options:
+        return value
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, [str(o) for o in options], n=3)
+        if close:
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?"
+    raise ValueError(f"The '{name}' parameter{_owner(owner)} must be one of "
+                     f"{', '.join(repr(o) for o in options)}. Got {value!r} instead.{hint}")
+
+
+def check_finite(values, name: str, owner: str | None = None) -> np.ndarray:
+    """Return ``values`` as a 1-D float array, rejecting NaN/inf with their positions."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a sequence of numbers. "
+                        f"Got {type(values).__name__} instead.") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"The '{name}' parameter{_owner(owner)} must be 1-dimensional. "
+                         f"Got shape {arr.shape} instead.")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"The '{name}' parameter{_owner(owner)} must contain only finite numbers. "
+                         f"Got {arr[bad[0]]} at position {bad[0]} ({bad.size} non-finite in all).")
+    return arr
+
+
+def check_random_state(seed) -> np.random.Generator:
+    """Turn ``None``, an int or a ``Generator`` into a ``np.random.Generator``."""
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise TypeError(f"The 'random_state' parameter must be None, an int or a "
+                    f"numpy.random.Generator. Got {type(seed).__name__} instead.")
+
+
+def shared_data_dir() -> Path | None:
+    """The benchmark tables beside the project (``../shared/data``), or ``None`` if absent.
+
+    ``ARCHGRAPH_DATA`` overrides the location.
+    """
+    env = os.environ.get("ARCHGRAPH_DATA")
+    candidates = [Path(env)] if env else []
+    root = Path(__file__).resolve().parents[2]
+    candidates += [root.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb") -> Iterator:
+    """Write to a temporary file beside ``path`` and rename it into place on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds.
+
+    For writers that want a file name (``DataFrame.to_parquet``, ``torch.save``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
