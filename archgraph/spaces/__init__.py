@@ -8,7 +8,12 @@ True
 """
 from archgraph.spaces.base import ChoiceArch, ProductSpace, SearchSpace, Subspace
 from archgraph.spaces.registry import get_search_space, list_search_spaces, register_search_space
-from archgraph.spaces import chain, nasbench101, nasbench201  # noqa: F401  (register spaces)
+from archgraph.spaces.chain import ChainLayer, ChainSpace
+from archgraph.spaces.costs import OpSpec, parse_op
+from archgraph.spaces.latency import LatencyLUT, load_latency_lut
+from archgraph.spaces import (fairnas, macro, nasbench101, nasbench201,  # noqa: F401
+                              proxylessnas)  # (register spaces)
 
-__all__ = ["ChoiceArch", "ProductSpace", "SearchSpace", "Subspace", "get_search_space",
-           "list_search_spaces", "register_search_space"]
+__all__ = ["ChainLayer", "ChainSpace", "ChoiceArch", "LatencyLUT", "OpSpec", "ProductSpace",
+           "SearchSpace", "Subspace", "get_search_space", "list_search_spaces", "load_latency_lut",
+           "parse_op", "register_search_space"]
