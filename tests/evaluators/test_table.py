@@ -1,0 +1,138 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from archgraph.evaluators import Evaluator, TableEvaluator
+from archgraph.spaces import ChoiceArch, get_search_space
+
+
+@pytest.fixture
+def space():
+    return get_search_space("macro")
+
+
+@pytest.fixture
+def table(space):
+    """A user's own table: 50 architectures of the space with made-up accuracies."""
+    archs = space.sample(50, rng=0)
+    acc = np.linspace(80, 90, 50)
+    return pd.DataFrame({"arch": [space.to_str(a) for a in archs], "acc": acc}), archs, acc
+
+
+def test_is_an_evaluator(space, table):
+    ev = TableEvaluator(space, table[0], "arch", "acc")
+    assert isinstance(ev, Evaluator)
+    assert ev.space is space
+
+
+def test_exact_values_and_counter(space, table):
+    frame, archs, acc = table
+    ev = TableEvaluator(space, frame, "arch", "acc")
+    np.testing.assert_array_equal(ev.evaluate(archs[:5]), acc[:5])
+    np.testing.assert_array_equal(ev.evaluate(archs[3:1:-1]), acc[3:1:-1])
+    assert ev.num_evaluations_ == 7
+    np.testing.assert_array_equal(ev.true_accuracy(archs), acc)
+    assert ev.num_evaluations_ == 7  # truth is free
+    assert ev.evaluate([]).shape == (0,)
+
+
+def test_fixed_noise_is_deterministic_per_arch_and_seed(space, table):
+    frame, archs, acc = table
+    ev = TableEvaluator(space, frame, "arch", "acc", noise_std=1.0, random_state=0)
+    first = ev.evaluate(archs)
+    np.testing.assert_array_equal(ev.evaluate(archs), first)  # re-evaluation: same value
+    np.testing.assert_array_equal(ev.evaluate(archs[::-1]), first[::-1])
+    assert 0.5 < np.std(first - acc) < 1.5
+    again = TableEvaluator(space, frame, "arch", "acc", noise_std=1.0, random_state=0)
+    np.testing.assert_array_equal(again.evaluate(archs), first)
+    other = TableEvaluator(space, frame, "arch", "acc", noise_std=1.0, random_state=1)
+    assert not np.allclose(other.evaluate(archs), first)
+    np.testing.assert_array_equal(ev.true_accuracy(archs), acc)
+
+
+def test_fresh_noise_redraws(space, table):
+    frame, archs, acc = table
+    ev = TableEvaluator(space, frame, "arch", "acc", noise_std=1.0, noise="fresh",
+                        random_state=0)
+    a, b = ev.evaluate(archs), ev.evaluate(archs)
+    assert not np.allclose(a, b)
+    ev2 = TableEvaluator(space, frame, "arch", "acc", noise_std=1.0, noise="fresh",
+                         random_state=0)
+    np.testing.assert_array_equal(ev2.evaluate(archs), a)
+
+
+def test_key_function(space, table):
+    frame, archs, acc = table
+    frame = frame.assign(idx=[space.index(a) for a in archs])
+    ev = TableEvaluator(space, frame, "idx", "acc", key=space.index)
+    np.testing.assert_array_equal(ev.evaluate(archs), acc)
+
+
+def test_errors(space, table):
+    frame, archs, _ = table
+    ev = TableEvaluator(space, frame, "arch", "acc")
+    missing = next(a for a in space.sample(200, rng=1) if a not in set(archs))
+    with pytest.raises(ValueError, match=f"Architecture '{space.to_str(missing)}' is not in the "
+                                         "table"):
+        ev.evaluate([missing])
+    with pytest.raises(ValueError, match="of the 'macro' space. Got one of the 'other' space"):
+        ev.evaluate([ChoiceArch("other", (0,) * 8)])
+    with pytest.raises(TypeError, match="'archs' parameter of TableEvaluator must be a sequence"):
+        ev.evaluate(archs[0])
+    with pytest.raises(TypeError, match="'archs' .* Got str"):
+        ev.evaluate("00000000")
+    with pytest.raises(ValueError, match="'target_column' .* must be one of 'arch', 'acc'. "
+                                         "Got 'accuracy'"):
+        TableEvaluator(space, frame, "arch", "accuracy")
+    with pytest.raises(ValueError, match="'arch_column'"):
+        TableEvaluator(space, frame, "name", "acc")
+    with pytest.raises(ValueError, match=r"'noise_std' .* \[0, inf\). Got -1"):
+        TableEvaluator(space, frame, "arch", "acc", noise_std=-1)
+    with pytest.raises(ValueError, match="'noise' .* 'fixed', 'fresh'. Got 'gaussian'"):
+        TableEvaluator(space, frame, "arch", "acc", noise="gaussian")
+    with pytest.raises(TypeError, match="'table' .* pandas DataFrame. Got dict"):
+        TableEvaluator(space, {"arch": []}, "arch", "acc")
+    with pytest.raises(TypeError, match="'space' .* SearchSpace. Got str"):
+        TableEvaluator("macro", frame, "arch", "acc")
+    with pytest.raises(ValueError, match="'arch' of TableEvaluator must be unique. Got '"):
+        TableEvaluator(space, pd.concat([frame, frame.iloc[:1]]), "arch", "acc")
+    with pytest.raises(TypeError, match="'target_column' 'arch' .* must hold numbers"):
+        TableEvaluator(space, frame.assign(arch=frame.arch + "x"), "arch", "arch")
+
+
+def test_nan_target_raises(space, table):
+    frame, archs, _ = table
+    frame = frame.assign(acc=frame.acc.where(frame.index != 3))
+    ev = TableEvaluator(space, frame, "arch", "acc")
+    ev.evaluate(archs[:3])
+    with pytest.raises(ValueError, match=f"'{space.to_str(archs[3])}' has no 'acc' value"):
+        ev.evaluate(archs[2:5])
+
+
+def test_from_benchmark_bad_name():
+    with pytest.raises(ValueError, match="'name' .* 'nasbench201', 'nasbench101', 'macro'. "
+                                         "Got 'nasbench301' instead. Did you mean 'nasbench201'"):
+        TableEvaluator.from_benchmark("nasbench301")
+
+
+@pytest.mark.data
+def test_from_benchmark_macro(shared_data):
+    ev = TableEvaluator.from_benchmark("macro", data_dir=shared_data)
+    space = ev.space
+    archs = [space.from_str("00000000"), space.from_str("22222222")]
+    acc = ev.evaluate(archs)
+    assert 40 < acc[0] < 50 and acc[1] > 85
+    flops = TableEvaluator.from_benchmark("macro", target="flops", data_dir=shared_data)
+    assert flops.evaluate(archs[:1])[0] == 7713280
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["nasbench201", "nasbench101"])
+def test_from_benchmark_cells(shared_data, name):
+    ev = TableEvaluator.from_benchmark(name, data_dir=shared_data, noise_std=0.5, random_state=0)
+    archs = list(ev.table["arch"].iloc[:20])
+    if name == "nasbench201":
+        archs = [ev.space.from_str(s) for s in archs]
+    truth = ev.true_accuracy(archs)
+    np.testing.assert_array_equal(truth, ev.table[ev.target_column].to_numpy()[:20])
+    assert np.abs(ev.evaluate(archs) - truth).max() > 0
