@@ -102,8 +102,10 @@ class TableEvaluator:
                   "nasbench101": benchmarks.load_nasbench101,
                   "macro": benchmarks.load_macro}[name]
         table = loader(data_dir)
-        key = _identity if name == "nasbench101" else None  # its arch column holds cells
-        return cls(get_search_space(name), table, "arch", target or BENCHMARK_TARGETS[name],
+        space = get_search_space(name)
+        # NB101 cells are matched by the official (isomorphism-invariant) module hash
+        arch_column, key = ("hash", space.hash) if name == "nasbench101" else ("arch", None)
+        return cls(space, table, arch_column, target or BENCHMARK_TARGETS[name],
                    noise_std=noise_std, noise=noise, key=key, random_state=random_state)
 
     def _positions(self, archs: Sequence) -> np.ndarray:
@@ -143,7 +145,3 @@ class TableEvaluator:
     def __repr__(self) -> str:
         return (f"TableEvaluator(space={self.space.name!r}, target={self.target_column!r}, "
                 f"rows={len(self.table)}, noise_std={self.noise_std}, noise={self.noise!r})")
-
-
-def _identity(arch):
-    return arch

@@ -51,6 +51,8 @@ def test_nasbench101(shared_data):
     assert {"arch", "hash", "valid_acc_108", "trainable_parameters"} <= set(frame.columns)
     assert frame["valid_acc_108"].between(0, 1).all()
     assert frame["arch"].nunique() == 1000
+    space = get_search_space("nasbench101")
+    assert [space.hash(c) for c in frame["arch"]] == frame["hash"].tolist()
 
 
 @pytest.mark.data
