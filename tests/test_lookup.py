@@ -1,0 +1,239 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from archgraph.lookup import LookupTable, pareto_mask, soft_pareto_mask
+from archgraph.spaces import get_search_space
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_search_space("macro")
+
+
+@pytest.fixture(scope="module")
+def table(space):
+    """Whole-space table with predictions correlated with FLOPs (as real ones are)."""
+    rng = np.random.default_rng(0)
+    flops = space.costs("flops")
+    acc = 80 + 10 * flops / flops.max() + rng.normal(0, 1, len(space))
+    return LookupTable.from_predictions(space, None, acc, columns={"latency": flops / 1e6})
+
+
+def test_whole_space_rows_follow_the_index(space, table):
+    assert len(table) == len(space) == 6561
+    assert table.layers == space.layer_names
+    assert "arch" not in table.frame.columns  # made lazily, for results only
+    assert all(table.frame[c].dtype == np.int8 for c in table.layers)
+    np.testing.assert_array_equal(table.frame["params"], space.costs("params"))
+    rows = np.array([0, 17, 6560])
+    result = table._result(rows)
+    assert result["arch"].tolist() == [space.to_str(a) for a in space.from_index(rows)]
+    assert result.index.tolist() == rows.tolist()
+
+
+def test_from_archs_stores_strings(space):
+    archs = space.sample(20, rng=1)
+    lut = LookupTable.from_predictions(space, archs, np.arange(20.0))
+    assert lut.frame["arch"].tolist() == [space.to_str(a) for a in archs]
+    np.testing.assert_array_equal(lut.frame["flops"], space.cost("flops", archs))
+    best = lut.query(top_k=1)
+    assert space.from_str(best["arch"].iloc[0]) == archs[19]
+
+
+def test_subspace_table(space):
+    sub = space.subspace([0, 3, 5], space.from_str("11111111"))
+    lut = LookupTable.from_predictions(sub, None, np.arange(len(sub), dtype=float))
+    assert len(lut) == 27 and lut.layers == sub.layer_names
+    top = lut.query(top_k=1)
+    assert top["arch"].iloc[0] == "21121211"  # last in index order: every free layer at 2
+    assert top["flops"].iloc[0] == space.flops(space.from_str("21121211"))
+
+
+def test_non_product_space_needs_archs():
+    nb101 = get_search_space("nasbench101")
+    cells = nb101.sample(4, rng=0)
+    lut = LookupTable.from_predictions(nb101, cells, [1.0, 2.0, 3.0, 4.0], costs=())
+    assert lut.layers == () and lut.query(top_k=2)["accuracy"].tolist() == [4.0, 3.0]
+    with pytest.raises(ValueError, match="'archs' .* may be None .* only for a ProductSpace"):
+        LookupTable.from_predictions(nb101, None, [1.0])
+    with pytest.raises(ValueError, match="'costs' .* 'flops' or 'params' .* Got 'latency'"):
+        LookupTable.from_predictions(nb101, cells, [1.0] * 4, costs=("latency",))
+
+
+def test_query(table):
+    budget = float(np.median(table.frame["flops"]))
+    out = table.query(max_flops=budget, max_params=3e6, top_k=7)
+    assert len(out) == 7
+    assert (out["flops"] <= budget).all() and (out["params"] <= 3e6).all()
+    assert out["accuracy"].is_monotonic_decreasing
+    feasible = table.frame[(table.frame.flops <= budget) & (table.frame.params <= 3e6)]
+    assert out["accuracy"].iloc[0] == feasible["accuracy"].max()
+    assert len(table.query(max_flops=budget, top_k=None)) == (table.frame.flops <= budget).sum()
+    assert (table.query(min_accuracy=89.0, top_k=None)["accuracy"] >= 89.0).all()
+    lat = table.query(max_latency=20.0, top_k=3)
+    assert (lat["latency"] <= 20.0).all()
+    same = table.query(constraints={"latency": 20.0}, top_k=3)
+    pd.testing.assert_frame_equal(lat, same)
+    assert len(table.query(max_flops=0.0)) == 0
+
+
+def test_query_errors(space, table):
+    bare = LookupTable.from_predictions(space, None, np.zeros(len(space)))
+    with pytest.raises(ValueError, match="'max_latency' .* cost column 'latency', which this "
+                                         "table lacks. Available cost columns: 'flops', 'params'"):
+        bare.query(max_latency=10.0)
+    with pytest.raises(ValueError, match="'constraints' .* 'energy'"):
+        table.query(constraints={"energy": 1.0})
+    with pytest.raises(TypeError, match="'max_flops' .* must be a float. Got '1e6'"):
+        table.query(max_flops="1e6")
+    with pytest.raises(ValueError, match=r"'top_k' .* in \[1, inf\]. Got 0"):
+        table.query(top_k=0)
+
+
+def _dominates(c1, a1, c2, a2):
+    return c1 <= c2 and a1 >= a2 and (c1 < c2 or a1 > a2)
+
+
+def test_pareto_mask_properties():
+    rng = np.random.default_rng(2)
+    cost = rng.integers(0, 30, 300).astype(float)  # ties in cost
+    acc = rng.integers(0, 40, 300).astype(float)  # ties in accuracy, duplicates
+    keep = pareto_mask(cost, acc)
+    kept = np.flatnonzero(keep)
+    for i in kept:  # nothing dominates a kept row
+        assert not any(_dominates(cost[j], acc[j], cost[i], acc[i]) for j in range(300))
+    for i in np.flatnonzero(~keep):  # a kept row is at least as good on both
+        assert any(cost[j] <= cost[i] and acc[j] >= acc[i] for j in kept)
+    assert len(set(zip(cost[kept], acc[kept]))) == len(kept)
+
+
+def test_soft_pareto_rule():
+    cost = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    acc = np.array([5.0, 6.0, 5.5, 5.8, 7.0])
+    assert pareto_mask(cost, acc).tolist() == [True, True, False, False, True]
+    # J=2: 5.5 beats min(5, 6); 5.8 beats min(6, 5.5)
+    assert soft_pareto_mask(cost, acc, 2).tolist() == [True] * 5
+    rng = np.random.default_rng(3)
+    cost, acc = rng.random(2000), rng.random(2000)
+    strict = pareto_mask(cost, acc)
+    np.testing.assert_array_equal(soft_pareto_mask(cost, acc, 1), strict)
+    np.testing.assert_array_equal(soft_pareto_mask(cost, acc, 1, chunk=7), strict)
+    soft = soft_pareto_mask(cost, acc, 4)
+    assert soft.sum() > strict.sum() and not (strict & ~soft).any()
+    np.testing.assert_array_equal(soft_pareto_mask(cost, acc, 4, chunk=5), soft)
+
+
+def test_front_errors():
+    with pytest.raises(ValueError, match="same length. Got 2 and 3"):
+        pareto_mask([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="'accuracy' .* finite numbers. Got nan at position 0"):
+        soft_pareto_mask([1, 2], [np.nan, 1], 2)
+    with pytest.raises(ValueError, match=r"'J' .* in \[1, inf\]. Got 0"):
+        soft_pareto_mask([1, 2], [1, 2], 0)
+
+
+def test_table_fronts(table):
+    front = table.pareto("flops")
+    assert front["flops"].is_monotonic_increasing and front["accuracy"].is_monotonic_increasing
+    assert front["arch"].notna().all()
+    soft = table.soft_pareto(J=3, cost="latency")
+    assert set(front.index) <= set(soft.index) and len(soft) > len(front)
+    with pytest.raises(ValueError, match="Available cost columns: 'flops', 'params', 'latency'"):
+        table.pareto("energy")
+    lut = LookupTable(table.frame.assign(latency=np.nan), table.layers)
+    with pytest.raises(ValueError, match="'latency' holds non-finite values"):
+        lut.pareto("latency")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_save_load_round_trip(tmp_path, space, table, suffix):
+    path = table.save(tmp_path / f"lut{suffix}")
+    loaded = LookupTable.load(path)
+    assert loaded.space_name == "macro" and loaded.layers == table.layers
+    assert loaded.space is None
+    pd.testing.assert_frame_equal(loaded.frame, table.frame, check_dtype=True)
+    assert "arch" not in loaded.query(top_k=2).columns  # no space: no strings
+    with_space = LookupTable.load(path, space=space)
+    pd.testing.assert_frame_equal(with_space.query(top_k=3), table.query(top_k=3))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_arch_strings_survive_as_strings(tmp_path, space, suffix):
+    archs = [space.from_str("00000000"), space.from_str("00000120")]
+    lut = LookupTable.from_predictions(space, archs, [1.0, 2.0])
+    loaded = LookupTable.load(lut.save(tmp_path / f"lut{suffix}"))
+    assert loaded.frame["arch"].tolist() == ["00000000", "00000120"]
+
+
+def test_load_errors(tmp_path, space, table):
+    with pytest.raises(ValueError, match="'path' .* must end in '.parquet', '.pq', '.csv'. "
+                                         "Got '.*lut.pkl'"):
+        table.save(tmp_path / "lut.pkl")
+    with pytest.raises(FileNotFoundError, match="No lookup table at"):
+        LookupTable.load(tmp_path / "missing.csv")
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"accuracy": [1.0]}).to_csv(other, index=False)
+    with pytest.raises(ValueError, match="is not an archgraph lookup table: its first line"):
+        LookupTable.load(other)
+    other_pq = tmp_path / "other.parquet"
+    pd.DataFrame({"accuracy": [1.0]}).to_parquet(other_pq)
+    with pytest.raises(ValueError, match="is not an archgraph lookup table: its Parquet"):
+        LookupTable.load(other_pq)
+    path = table.save(tmp_path / "lut.parquet")
+    with pytest.raises(ValueError, match="the table is of the 'macro' space .* Got the "
+                                         "'nasbench201' space"):
+        LookupTable.load(path, space=get_search_space("nasbench201"))
+
+
+def _break_after_partial_write(monkeypatch, fmt):
+    def broken(self_or_table, target, *args, **kwargs):
+        with open(target, "w") if isinstance(target, (str, os.PathLike)) else target as fh:
+            fh.write("partial")
+        raise RuntimeError("disk full")
+    if fmt == "csv":
+        monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    else:
+        import pyarrow.parquet as pq
+        monkeypatch.setattr(pq, "write_table", broken)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_interrupted_save_leaves_nothing(tmp_path, monkeypatch, table, suffix):
+    path = tmp_path / f"lut{suffix}"
+    _break_after_partial_write(monkeypatch, suffix[1:])
+    with pytest.raises(RuntimeError, match="disk full"):
+        table.save(path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    table.save(path)
+    before = path.read_bytes()
+    _break_after_partial_write(monkeypatch, suffix[1:])
+    with pytest.raises(RuntimeError, match="disk full"):
+        table.save(path)
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
+
+
+def test_from_predictions_errors(space):
+    n = len(space)
+    with pytest.raises(ValueError, match=f"'accuracy' .* one value per architecture \\({n}\\). "
+                                         "Got 3"):
+        LookupTable.from_predictions(space, None, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="'accuracy' .* finite numbers. Got nan at position 5"):
+        LookupTable.from_predictions(space, None, np.where(np.arange(n) == 5, np.nan, 1.0))
+    with pytest.raises(TypeError, match="'costs' .* Got the str 'flops'"):
+        LookupTable.from_predictions(space, None, np.zeros(n), costs="flops")
+    with pytest.raises(ValueError, match="'metric' .* 'flops', 'params'. Got 'latency'"):
+        LookupTable.from_predictions(space, None, np.zeros(n), costs=("latency",))
+    with pytest.raises(ValueError, match=r"must be distinct.* Got \['flops'\]"):
+        LookupTable.from_predictions(space, None, np.zeros(n), columns={"flops": np.zeros(n)})
+    with pytest.raises(ValueError, match=r"Column 'latency' .* shape \(6561,\). Got \(2,\)"):
+        LookupTable.from_predictions(space, None, np.zeros(n), columns={"latency": [1, 2]})
+    with pytest.raises(TypeError, match="'space' .* SearchSpace. Got str"):
+        LookupTable.from_predictions("macro", None, np.zeros(n))
+    with pytest.raises(ValueError, match=r"must have the columns 'accuracy' .* Missing \['acc"):
+        LookupTable(pd.DataFrame({"acc": [1.0]}))
+    with pytest.raises(TypeError, match="'frame' .* DataFrame. Got dict"):
+        LookupTable({"accuracy": [1.0]})
