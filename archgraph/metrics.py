@@ -2,8 +2,8 @@
 
 All functions take the true accuracies ``y_true`` and the predicted ones ``y_pred`` (1-D, same
 length, at least 2 items, finite) and higher is better for both. Correlations use
-``scipy.stats``; they are ``nan`` (with scipy's ``ConstantInputWarning``) when either input is
-constant, as the coefficient is undefined then.
+``scipy.stats``; they are ``nan`` when either input is constant (the coefficient is undefined
+then; scipy may warn).
 
 Ties in ``y_pred`` are broken by position (a stable sort), so the "predicted top-k" is always
 exactly ``k`` architectures.

@@ -19,6 +19,12 @@ def test_correlations_perfect_and_reversed(fn, y):
     assert -1 <= fn(y, np.random.default_rng(1).permutation(y)) <= 1
 
 
+@pytest.mark.parametrize("fn", CORRELATIONS)
+@pytest.mark.filterwarnings("ignore::scipy.stats.ConstantInputWarning")
+def test_correlations_undefined_for_constant_predictions(fn, y):
+    assert np.isnan(fn(y, np.ones_like(y)))
+
+
 @pytest.mark.parametrize("fn", [kendall_tau, spearman_rho])
 def test_rank_correlations_invariant_to_monotone_transform(fn, y):
     assert fn(y, np.exp(y - 90)) == pytest.approx(1.0)

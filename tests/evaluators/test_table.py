@@ -136,3 +136,31 @@ def test_from_benchmark_cells(shared_data, name):
     truth = ev.true_accuracy(archs)
     np.testing.assert_array_equal(truth, ev.table[ev.target_column].to_numpy()[:20])
     assert np.abs(ev.evaluate(archs) - truth).max() > 0
+
+
+def _relabelled_twin(space, cell):
+    """The same cell with two inner nodes swapped (a different spec), or None."""
+    n = cell.num_nodes
+    a = np.asarray(cell.adjacency)
+    for i in range(1, n - 1):
+        for j in range(i + 1, n - 1):
+            order = list(range(n))
+            order[i], order[j] = j, i
+            b = a[np.ix_(order, order)]
+            ops = [cell.ops[k] for k in order]
+            if not np.tril(b).any() and (b.tolist(), ops) != (a.tolist(), list(cell.ops)):
+                return space.from_spec(b, ops)
+    return None
+
+
+@pytest.mark.data
+def test_nasbench101_isomorphic_cells_share_a_row(shared_data):
+    ev = TableEvaluator.from_benchmark("nasbench101", data_dir=shared_data)
+    found = 0
+    for pos, cell in enumerate(ev.table["arch"].iloc[:50]):
+        twin = _relabelled_twin(ev.space, cell)
+        if twin is not None:
+            assert ev.space.to_str(twin) != ev.space.to_str(cell)
+            assert ev.evaluate([twin])[0] == ev.table["valid_acc_108"].iloc[pos]
+            found += 1
+    assert found > 0
