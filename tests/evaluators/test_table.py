@@ -25,6 +25,18 @@ def test_is_an_evaluator(space, table):
     assert ev.space is space
 
 
+def test_protocol_is_structural(space):
+    class Constant:
+        def __init__(self, space):
+            self.space = space
+
+        def evaluate(self, archs):
+            return np.zeros(len(archs))
+
+    assert isinstance(Constant(space), Evaluator)
+    assert not isinstance(object(), Evaluator)
+
+
 def test_exact_values_and_counter(space, table):
     frame, archs, acc = table
     ev = TableEvaluator(space, frame, "arch", "acc")
