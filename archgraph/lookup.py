@@ -267,9 +267,10 @@ class LookupTable:
         rows = np.flatnonzero(mask)
         if top_k is not None:
             top_k = check_int(top_k, "top_k", "LookupTable.query", low=1)
-            if top_k < len(rows):
-                rows = rows[np.argpartition(-accuracy[rows], top_k - 1)[:top_k]]
-        rows = rows[np.lexsort((rows, -accuracy[rows]))]  # accuracy desc, then row order
+            if top_k < len(rows):  # keep rows at least as accurate as the k-th best (and ties)
+                kth = np.partition(accuracy[rows], len(rows) - top_k)[len(rows) - top_k]
+                rows = rows[accuracy[rows] >= kth]
+        rows = rows[np.lexsort((rows, -accuracy[rows]))][:top_k]  # accuracy desc, row order
         return self._result(rows)
 
     @staticmethod

@@ -80,6 +80,14 @@ def test_query(table):
     assert len(table.query(max_flops=0.0)) == 0
 
 
+def test_query_ties_keep_row_order(space):
+    acc = np.zeros(len(space))
+    acc[[5, 9, 3000, 4000]] = 1.0
+    lut = LookupTable.from_predictions(space, None, acc)
+    assert lut.query(top_k=3).index.tolist() == [5, 9, 3000]
+    assert lut.query(top_k=6).index.tolist() == [5, 9, 3000, 4000, 0, 1]
+
+
 def test_query_errors(space, table):
     bare = LookupTable.from_predictions(space, None, np.zeros(len(space)))
     with pytest.raises(ValueError, match="'max_latency' .* cost column 'latency', which this "
