@@ -117,7 +117,9 @@ class TableEvaluator:
             self.space.validate(arch)
             k = self.key(arch)
             if k not in self._rows:
-                raise ValueError(f"Architecture {k!r} is not in the table (column "
+                name = self.space.to_str(arch)
+                key = "" if k == name else f" (key {k!r})"
+                raise ValueError(f"Architecture {name!r}{key} is not in the table (column "
                                  f"{self.arch_column!r}, {len(self._rows)} rows).")
             rows.append(self._rows[k])
         rows = np.asarray(rows, dtype=np.int64)

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -176,3 +178,7 @@ def test_nasbench101_isomorphic_cells_share_a_row(shared_data):
             assert ev.evaluate([twin])[0] == ev.table["valid_acc_108"].iloc[pos]
             found += 1
     assert found > 0
+    outside = next(c for c in ev.space.sample(20, rng=0) if c.module_hash not in set(ev.table["hash"]))
+    with pytest.raises(ValueError, match=f"'{re.escape(ev.space.to_str(outside))}' \\(key "
+                                         f"'{outside.module_hash}'\\) is not in the table"):
+        ev.evaluate([outside])
