@@ -1,0 +1,227 @@
+"""Iterative search with space GCNs and super-cells (Algorithm 1 of Chen et al., AAAI 2021).
+
+Chen et al., "Fitting the Search Space of Weight-sharing NAS with Graph Convolutional
+Networks" (https://arxiv.org/abs/2004.08423). A whole space is too large for one graph, so the
+search walks through subspaces:
+
+1. start from a default architecture (FairNAS: all ``k3_e6``; a space's ``default_arch()``);
+2. in round ``t`` free a set of layers ``L_t`` disjoint from ``L_{t-1}``; the layers searched
+   in round ``t-1`` (minus ``L_t``) become one *super-cell* whose options are the ``K`` best
+   settings found there; every other layer keeps the current best architecture's choice;
+3. sample ``M`` architectures of that subspace and evaluate them (any ``Evaluator``); fit a
+   :class:`~archgraph.predictors.space_gcn.SpaceGCNPredictor` on them (a held-out part is kept
+   for diagnostics); rank the whole subspace with it (a lookup table) and evaluate its top
+   ``K`` (under ``max_flops`` if given);
+4. the ``K`` best evaluated architectures are the super-cell of the next round; stop after
+   ``rounds`` rounds or when they no longer change.
+
+Each architecture is evaluated at most once (scores are cached); the budget is
+``IterativeSearchResult.num_evaluations``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from archgraph.lookup import LookupTable
+from archgraph.metrics import kendall_tau
+from archgraph.predictors.space_gcn import SpaceGCNPredictor
+from archgraph.spaces.base import ChoiceArch, ProductSpace, Subspace
+from archgraph.utils.validation import check_fraction, check_int, check_random_state
+
+
+@dataclass
+class SearchRound:
+    """What one round of :func:`iterative_search` did and how well its GCN ranked.
+
+    Attributes:
+        layers: ``L_t``, the layers freed in this round.
+        subspace: the round's subspace (super-cell factor last, if any).
+        table: lookup table of the GCN's predictions over the whole subspace.
+        top_archs, top_scores: the ``K`` best evaluated architectures (best first) and their
+            evaluator scores; the super-cell options of the next round.
+        tau_holdout: Kendall tau, GCN vs evaluator, on the held-out sampled architectures.
+        tau_truth: Kendall tau, GCN vs the evaluator's ``true_accuracy`` over the whole
+            subspace (``None`` if the evaluator has no ground truth).
+        tau_evaluator_truth: Kendall tau, evaluator vs truth, on the sampled architectures
+            (the noise level the GCN works against; ``None`` without ground truth).
+        num_evaluations: evaluations made so far (cumulative).
+    """
+
+    layers: tuple[int, ...]
+    subspace: Subspace
+    table: LookupTable
+    top_archs: list[ChoiceArch]
+    top_scores: np.ndarray
+    tau_holdout: float
+    tau_truth: float | None
+    tau_evaluator_truth: float | None
+    num_evaluations: int
+
+
+@dataclass
+class IterativeSearchResult:
+    """Outcome of :func:`iterative_search`: the best evaluated architecture and every round."""
+
+    arch: ChoiceArch
+    score: float
+    num_evaluations: int
+    rounds: list[SearchRound] = field(default_factory=list)
+
+    @property
+    def tables(self) -> list[LookupTable]:
+        return [r.table for r in self.rounds]
+
+
+def _schedule(layers_per_round, num_layers: int) -> list[tuple[int, ...]]:
+    owner = "iterative_search"
+    if isinstance(layers_per_round, (int, np.integer)) and not isinstance(layers_per_round, bool):
+        p = check_int(layers_per_round, "layers_per_round", owner, low=1, high=num_layers // 2)
+        n_blocks = num_layers // p
+        return [tuple(range(b * p, (b + 1) * p)) for b in range(n_blocks)]
+    if not isinstance(layers_per_round, (list, tuple)) or not layers_per_round:
+        raise TypeError(f"The 'layers_per_round' parameter of {owner} must be an int or a "
+                        f"non-empty list of layer lists. Got {layers_per_round!r} instead.")
+    schedule = []
+    for group in layers_per_round:
+        group = tuple(check_int(l, "layers_per_round", owner, 0, num_layers - 1) for l in group)
+        if not group or len(set(group)) != len(group):
+            raise ValueError(f"The 'layers_per_round' parameter of {owner} must list distinct "
+                             f"layers per round. Got {list(group)}.")
+        schedule.append(group)
+    for a, b in zip(schedule, schedule[1:] + schedule[:1]):
+        if len(schedule) > 1 and set(a) & set(b):
+            raise ValueError(f"The 'layers_per_round' parameter of {owner} must give each "
+                             f"round layers disjoint from the previous round's (the schedule "
+                             f"repeats). Got {list(a)} then {list(b)}.")
+    return schedule
+
+
+def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
+                     layers_per_round=3, m_samples: int = 100, k_top: int = 5,
+                     start: ChoiceArch | None = None, max_flops: float | None = None,
+                     holdout: float = 0.2, predictor_params: dict | None = None,
+                     random_state=None, verbose: bool = False) -> IterativeSearchResult:
+    """Search ``space`` with space GCNs over subspaces and super-cells (module docstring).
+
+    Args:
+        space: a root :class:`~archgraph.spaces.ProductSpace` (chain spaces, NAS-Bench-201).
+        evaluator: an ``Evaluator`` of ``space`` (``evaluate(archs) -> accuracies``); if it has
+            ``true_accuracy(archs)`` the rounds also report tau against the truth.
+        rounds: maximum number of rounds ``T``.
+        layers_per_round: ``p`` (rounds free layers ``0..p-1``, ``p..2p-1``, ...,
+            cyclically; ``p <= L/2``) or an explicit schedule, a list of layer lists, each
+            disjoint from the one before (cyclically).
+        m_samples: architectures sampled and evaluated per round (capped by the subspace).
+        k_top: ``K``, the GCN's top architectures evaluated per round and the super-cell size.
+        start: the initial architecture; default ``space.default_arch()`` if the space has
+            one, else option 0 everywhere.
+        max_flops: only architectures with at most this many FLOPs are ranked, kept and
+            returned.
+        holdout: fraction of the sampled architectures kept out of the GCN's training, for
+            the ``tau_holdout`` diagnostic.
+        predictor_params: keyword arguments of :class:`SpaceGCNPredictor` (not ``space``).
+        random_state: seed of the sampling and of the predictors.
+        verbose: show a progress bar over rounds.
+    """
+    owner = "iterative_search"
+    if not isinstance(space, ProductSpace) or isinstance(space, Subspace):
+        raise TypeError(f"The 'space' parameter of {owner} must be a root ProductSpace (a chain "
+                        f"space, NAS-Bench-201, ...). Got {type(space).__name__} instead.")
+    if not callable(getattr(evaluator, "evaluate", None)):
+        raise TypeError(f"The 'evaluator' parameter of {owner} must have an evaluate(archs) "
+                        f"method. Got {type(evaluator).__name__} instead.")
+    rounds = check_int(rounds, "rounds", owner, low=1)
+    m_samples = check_int(m_samples, "m_samples", owner, low=4)
+    k_top = check_int(k_top, "k_top", owner, low=1)
+    holdout = check_fraction(holdout, "holdout", owner)
+    schedule = _schedule(layers_per_round, space.num_layers)
+    params = dict(predictor_params or {})
+    if "space" in params:
+        raise ValueError(f"The 'predictor_params' parameter of {owner} must not set 'space': "
+                         f"each round fits its own subspace.")
+    if max_flops is not None:
+        flops_base, flops_tables = space.cost_tables("flops")
+        cheapest = flops_base + sum(t.min() for t in flops_tables)
+        if max_flops < cheapest:
+            raise ValueError(f"The 'max_flops' parameter of {owner} is below the cheapest "
+                             f"architecture of the space ({cheapest:.4g} FLOPs). Got "
+                             f"{max_flops!r} instead.")
+    rng = check_random_state(random_state)
+    if start is None:
+        default = getattr(space, "default_arch", None)
+        start = default() if callable(default) else ChoiceArch(space.name,
+                                                               (0,) * space.num_layers)
+    space.validate(start)
+    has_truth = callable(getattr(evaluator, "true_accuracy", None))
+
+    scores: dict[ChoiceArch, float] = {}
+
+    def evaluate(archs: Sequence[ChoiceArch]) -> np.ndarray:
+        new = list(dict.fromkeys(a for a in archs if a not in scores))
+        if new:
+            for a, s in zip(new, np.asarray(evaluator.evaluate(new), dtype=np.float64)):
+                scores[a] = float(s)
+        return np.array([scores[a] for a in archs])
+
+    def feasible(archs: Sequence[ChoiceArch]) -> np.ndarray:
+        if max_flops is None:
+            return np.ones(len(archs), dtype=bool)
+        return space.cost("flops", archs) <= max_flops
+
+    evaluate([start])
+    current, top = start, [start]
+    prev_free: tuple[int, ...] = ()
+    history: list[SearchRound] = []
+    for t in tqdm(range(rounds), desc=owner, disable=not verbose):
+        layers = schedule[t % len(schedule)]
+        supercell = sorted(set(prev_free) - set(layers))
+        sub = space.subspace(sorted(set(layers) | set(supercell)), current)
+        if supercell:
+            sub = sub.with_supercell(supercell, top)
+        m = min(m_samples, len(sub))
+        sampled = sub.sample(m, rng=rng)
+        y = evaluate(sampled)
+        n_hold = max(2, int(round(holdout * m))) if m - 2 >= 2 else 0
+        train = slice(n_hold, None)
+        predictor = SpaceGCNPredictor(space=sub, random_state=int(rng.integers(2 ** 31)),
+                                      **params).fit(sampled[train], y[train])
+        table = predictor.lookup_table()
+        pred = predictor.predictions_  # [len(sub)]
+        tau_holdout = (kendall_tau(y[:n_hold], predictor.predict(sampled[:n_hold]))
+                       if n_hold else float("nan"))
+        order = np.argsort(-pred, kind="stable")
+        if max_flops is not None:
+            order = order[sub.costs("flops")[order] <= max_flops]
+        gcn_top = sub.from_index(order[:k_top])
+        evaluate(gcn_top)
+        pool = list(dict.fromkeys([current, *top, *gcn_top, *sampled]))
+        ok = feasible(pool)
+        pool = [a for a, f in zip(pool, ok) if f] or pool
+        pool_scores = evaluate(pool)
+        best = np.argsort(-pool_scores, kind="stable")[:k_top]
+        new_top = [pool[i] for i in best]
+        tau_truth = tau_eval_truth = None
+        if has_truth:
+            truth = np.asarray(evaluator.true_accuracy(sub.decode(sub.all_choices())),
+                               dtype=np.float64)  # [len(sub)], index order
+            tau_truth = kendall_tau(truth, pred)
+            tau_eval_truth = kendall_tau(np.asarray(evaluator.true_accuracy(sampled)), y)
+        history.append(SearchRound(layers=layers, subspace=sub, table=table, top_archs=new_top,
+                                   top_scores=pool_scores[best], tau_holdout=tau_holdout,
+                                   tau_truth=tau_truth, tau_evaluator_truth=tau_eval_truth,
+                                   num_evaluations=len(scores)))
+        changed = set(new_top) != set(top)
+        top, current, prev_free = new_top, new_top[0], sub.free_layers
+        if not changed:
+            break
+    done = [a for a in scores if feasible([a])[0]]
+    if not done:
+        raise RuntimeError(f"{owner} evaluated no architecture with at most {max_flops} FLOPs; "
+                           f"start from a cheaper architecture or raise 'max_flops'.")
+    final = max(done, key=lambda a: scores[a])
+    return IterativeSearchResult(arch=final, score=scores[final], num_evaluations=len(scores),
+                                 rounds=history)
