@@ -1,0 +1,79 @@
+"""Configuration of a supernet: a plain dataclass, defaults = the space's published network."""
+from __future__ import annotations
+
+import numbers
+from dataclasses import asdict, dataclass, replace
+
+from archgraph.spaces.base import SearchSpace
+
+
+@dataclass(frozen=True)
+class SupernetConfig:
+    """How a search space is turned into a network.
+
+    ``None`` fields take the space's published value (:meth:`published`), so
+    ``SupernetConfig()`` builds the published network and ``SupernetConfig(width_mult=0.25,
+    input_resolution=8, in_channels=1)`` a small one that trains on 8x8 digits.
+
+    Args:
+        width_mult: multiplier of every channel count (``max(1, round(C * width_mult))``);
+            1.0 is the published width.
+        input_resolution: side of the square input images (chain spaces: the published stem
+            input, 224 for FairNAS; NAS-Bench-201: 32). Strides stay as published, so small
+            images simply reach 1x1 feature maps earlier.
+        in_channels: channels of the input images (3 for RGB, 1 for digits).
+        num_classes: outputs of the classifier (the space's, e.g. 1000 for FairNAS).
+        stem_stride: stride of the first stem convolution (chain spaces; published: the
+            space's). 1 keeps small images from shrinking before the searchable layers.
+        cells_per_stage: NAS-Bench-201 cells per stage (published: 5).
+    """
+
+    width_mult: float = 1.0
+    input_resolution: int | None = None
+    in_channels: int | None = None
+    num_classes: int | None = None
+    stem_stride: int | None = None
+    cells_per_stage: int | None = None
+
+    def __post_init__(self):
+        owner = "SupernetConfig"
+        w = self.width_mult
+        if not isinstance(w, numbers.Real) or isinstance(w, bool) or not 0 < w < float("inf"):
+            raise ValueError(f"The 'width_mult' parameter of {owner} must be a float in "
+                             f"(0, inf). Got {w!r} instead.")
+        for name in ("input_resolution", "in_channels", "num_classes", "stem_stride",
+                     "cells_per_stage"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool)
+                                  or v < 1):
+                raise ValueError(f"The '{name}' parameter of {owner} must be None or an int "
+                                 f"in [1, inf). Got {v!r} instead.")
+
+    @classmethod
+    def published(cls, space: SearchSpace) -> "SupernetConfig":
+        """The published network of ``space``, every field filled in."""
+        return cls().resolve(space)
+
+    def resolve(self, space: SearchSpace) -> "SupernetConfig":
+        """This config with its ``None`` fields set to the published values of ``space``."""
+        space = getattr(space, "root", space)  # a subspace is built as its whole space
+        if hasattr(space, "layers"):  # a chain space
+            first = (space.stem or space.layers)[0]
+            defaults = dict(input_resolution=first.resolution, in_channels=first.in_channels,
+                            num_classes=space.num_classes or 10,
+                            stem_stride=first.stride, cells_per_stage=None)
+        elif space.name == "nasbench201":
+            defaults = dict(input_resolution=32, in_channels=3,
+                            num_classes=getattr(space, "num_classes", 10),
+                            stem_stride=None, cells_per_stage=5)
+        else:
+            raise TypeError(f"No supernet exists for the {space.name!r} space "
+                            f"({type(space).__name__}); expected a ChainSpace or the "
+                            f"'nasbench201' space.")
+        filled = {k: v if getattr(self, k) is None else getattr(self, k)
+                  for k, v in defaults.items()}
+        return replace(self, **filled)
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (for checkpoints and tables)."""
+        return asdict(self)

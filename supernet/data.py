@@ -1,0 +1,96 @@
+"""Image data sets for supernets: scikit-learn's digits by default, CIFAR-10 / ImageFolder
+through torchvision for users who have the files (nothing is ever downloaded).
+
+Digits split (fixed, documented, the same on every machine): the 1,797 8x8 images of
+``sklearn.datasets.load_digits`` are split by ``train_test_split(..., stratify=labels,
+random_state=0)`` into 1,077 train, 360 validation and 360 test images (60/20/20, classes
+balanced); pixel values 0..16 are mapped to ``[-1, 1]``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+from archgraph.utils.validation import check_one_of
+
+SPLITS = ("train", "val", "test")
+
+
+def load_digits(split: str = "train") -> TensorDataset:
+    """A split of scikit-learn's digits as ``TensorDataset(x [N, 1, 8, 8] float32, y [N] int64)``.
+
+    Args:
+        split: ``"train"`` (1,077 images), ``"val"`` (360) or ``"test"`` (360).
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    check_one_of(split, "split", SPLITS, "load_digits")
+    bunch = sk_load_digits()
+    x = (bunch.images.astype(np.float32) / 8.0 - 1.0)[:, None]  # [1797, 1, 8, 8] in [-1, 1]
+    y = bunch.target.astype(np.int64)
+    idx = np.arange(len(y))
+    train, rest = train_test_split(idx, test_size=720, stratify=y, random_state=0)
+    val, test = train_test_split(rest, test_size=360, stratify=y[rest], random_state=0)
+    pick = dict(train=train, val=val, test=test)[split]
+    return TensorDataset(torch.from_numpy(x[pick]), torch.from_numpy(y[pick]))
+
+
+def load_cifar10(root, split: str = "train") -> Dataset:
+    """CIFAR-10 from the files under ``root`` (never downloaded); images ``[3, 32, 32]``.
+
+    ``"train"`` is the official training set, ``"test"`` the official test set. Needs
+    torchvision (``pip install "archgraph[vision]"``).
+    """
+    check_one_of(split, "split", ("train", "test"), "load_cifar10")
+    datasets, transforms = _torchvision()
+    tf = transforms.Compose([transforms.ToTensor(),
+                             transforms.Normalize((0.4914, 0.4822, 0.4465),
+                                                  (0.2470, 0.2435, 0.2616))])
+    return datasets.CIFAR10(str(root), train=split == "train", transform=tf, download=False)
+
+
+def load_image_folder(root, resolution: int) -> Dataset:
+    """An ``ImageFolder`` (one sub-folder per class) resized to ``resolution`` x ``resolution``.
+
+    Needs torchvision (``pip install "archgraph[vision]"``).
+    """
+    datasets, transforms = _torchvision()
+    tf = transforms.Compose([transforms.Resize(resolution), transforms.CenterCrop(resolution),
+                             transforms.ToTensor()])
+    return datasets.ImageFolder(str(root), transform=tf)
+
+
+def _torchvision():
+    try:
+        from torchvision import datasets, transforms
+    except ImportError as exc:
+        raise ImportError("CIFAR-10 and ImageFolder data need torchvision: "
+                          "pip install \"archgraph[vision]\" (or pip install torchvision).") from exc
+    return datasets, transforms
+
+
+def check_dataset(dataset: Dataset, config, name: str, owner: str) -> None:
+    """Raise ``ValueError`` if ``dataset``'s images or labels do not fit the supernet ``config``.
+
+    Checks the first image's shape against ``[in_channels, R, R]`` and, where the labels are at
+    hand (``TensorDataset`` or a ``targets`` attribute), that they lie in ``0..num_classes-1``.
+    """
+    if len(dataset) == 0:
+        raise ValueError(f"The '{name}' parameter of {owner} must be a non-empty data set. "
+                         f"Got an empty one.")
+    x = dataset[0][0]
+    want = (config.in_channels, config.input_resolution, config.input_resolution)
+    if tuple(x.shape) != want:
+        raise ValueError(f"The '{name}' parameter of {owner} must hold images of shape "
+                         f"{list(want)} (in_channels, input_resolution of the supernet config). "
+                         f"Got images of shape {list(x.shape)} instead.")
+    labels = dataset.tensors[1] if isinstance(dataset, TensorDataset) else getattr(
+        dataset, "targets", None)
+    if labels is not None:
+        labels = torch.as_tensor(labels)
+        if labels.min() < 0 or labels.max() >= config.num_classes:
+            raise ValueError(f"The '{name}' parameter of {owner} must have labels in "
+                             f"0..{config.num_classes - 1} (num_classes of the supernet config). "
+                             f"Got labels {int(labels.min())}..{int(labels.max())} instead.")

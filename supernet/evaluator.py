@@ -1,0 +1,152 @@
+"""``SupernetEvaluator``: sub-network accuracies from a trained supernet (archgraph's
+``Evaluator`` protocol)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from archgraph.utils.validation import check_int
+from supernet.bn_recal import recalibrate_bn
+from supernet.data import check_dataset
+from supernet.supernet import SuperNet
+
+
+def tensors_of(dataset: Dataset, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """All ``(x, y)`` of ``dataset`` stacked: ``[N, C, R, R]``, ``[N]``."""
+    xs, ys = zip(*DataLoader(dataset, batch_size=batch_size, shuffle=False))
+    return torch.cat(xs), torch.cat(ys)
+
+
+@torch.no_grad()
+def accuracy(forward, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    """Top-1 accuracy (%) of ``forward`` (a callable on image batches) on ``(x, y)``."""
+    correct = 0
+    for i in range(0, len(y), batch_size):
+        correct += (forward(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+    return 100.0 * correct / len(y)
+
+
+class SupernetEvaluator:
+    """Validation accuracy (%) of sub-networks under the shared weights of a trained supernet.
+
+    For each architecture: BatchNorm statistics of its path are recalibrated on
+    ``recal_batches`` training batches (the same batches for every architecture, drawn once
+    with ``random_state``), then the supernet runs in eval mode on the whole validation set.
+    The supernet's own BatchNorm statistics are restored afterwards, so results do not depend
+    on the order or grouping of the architectures: ``evaluate`` is deterministic.
+
+    Args:
+        supernet: a trained :class:`~supernet.SuperNet`.
+        train_data: ``Dataset`` the recalibration batches come from.
+        val_data: ``Dataset`` of the accuracies (held in memory as one tensor).
+        recal_batches: training batches of the BN recalibration (>= 1), or ``None`` to keep
+            the supernet's statistics (no recalibration).
+        batch_size: batch size of recalibration and evaluation.
+        reset_bn: reset the statistics before recalibrating (else update them).
+        random_state: seed of the choice of recalibration batches.
+        progress: progress bar over architectures.
+
+    Attributes:
+        space: the space of the supernet (archgraph's ``Evaluator`` protocol).
+    """
+
+    def __init__(self, supernet: SuperNet, train_data: Dataset, val_data: Dataset,
+                 recal_batches: int | None = 10, batch_size: int = 256, reset_bn: bool = True,
+                 random_state: int = 0, progress: bool = False):
+        owner = "SupernetEvaluator"
+        if not isinstance(supernet, SuperNet):
+            raise TypeError(f"The 'supernet' parameter of {owner} must be a SuperNet. "
+                            f"Got {type(supernet).__name__} instead.")
+        if recal_batches is not None:
+            check_int(recal_batches, "recal_batches", owner, low=1)
+        check_int(batch_size, "batch_size", owner, low=1)
+        check_int(random_state, "random_state", owner)
+        check_dataset(train_data, supernet.config, "train_data", owner)
+        check_dataset(val_data, supernet.config, "val_data", owner)
+        self.supernet = supernet
+        self.space = supernet.space
+        self.recal_batches = recal_batches
+        self.batch_size = batch_size
+        self.reset_bn = reset_bn
+        self.random_state = random_state
+        self.progress = progress
+        self.val_x, self.val_y = tensors_of(val_data)                # [N, C, R, R], [N]
+        self.recal = []
+        if recal_batches is not None:
+            gen = torch.Generator().manual_seed(random_state)
+            loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, generator=gen)
+            for _, (x, _y) in zip(range(recal_batches), loader):
+                self.recal.append(x)
+
+    @property
+    def metadata(self) -> dict:
+        """Settings that identify these estimates (stored beside them in predictor datasets)."""
+        return dict(evaluator="supernet", supernet=type(self.supernet).__name__,
+                    config=self.supernet.config.to_dict(), recal_batches=self.recal_batches,
+                    reset_bn=self.reset_bn, batch_size=self.batch_size,
+                    random_state=self.random_state, num_val=len(self.val_y))
+
+    def evaluate(self, archs: Sequence) -> np.ndarray:
+        """Validation accuracies (%) ``[len(archs)]`` of ``archs``."""
+        archs = list(archs)
+        self.space.encode(archs)  # validate every architecture before any work
+        net = self.supernet
+        bns = [m for m in net.modules() if isinstance(m, _BatchNorm)]
+        saved = [(m.running_mean.clone(), m.running_var.clone(),
+                  m.num_batches_tracked.clone()) for m in bns]
+        was_training = net.training
+        out = np.empty(len(archs))
+        try:
+            for i, arch in enumerate(tqdm(archs, desc="evaluate", disable=not self.progress)):
+                if self.recal_batches is not None:
+                    recalibrate_bn(net, self.recal, self.recal_batches, arch=arch,
+                                   reset=self.reset_bn)
+                net.eval()
+                out[i] = accuracy(lambda x: net(x, arch), self.val_x, self.val_y,
+                                  self.batch_size)
+                _restore(bns, saved)
+        finally:
+            _restore(bns, saved)
+            net.train(was_training)
+        return out
+
+    @classmethod
+    def from_checkpoint(cls, space, checkpoint, recal_batches: int | None = 10,
+                        batch_size: int = 256, reset_bn: bool = True, random_state: int = 0,
+                        progress: bool = False) -> "SupernetEvaluator":
+        """An evaluator of the supernet saved by :func:`supernet.train.train` at
+        ``checkpoint``, on the digits data (train split for recalibration, validation split for
+        accuracies). This is the ``supernet`` entry point of the ``archgraph dataset build``
+        command."""
+        from supernet.config import SupernetConfig
+        from supernet.data import load_digits
+        from supernet.train import load_checkpoint
+
+        state = load_checkpoint(checkpoint)
+        fp = state["fingerprint"]
+        if fp.get("space") != space.name or fp.get("config") is None:
+            raise ValueError(f"The 'checkpoint' parameter of SupernetEvaluator.from_checkpoint "
+                             f"must hold a supernet of the {space.name!r} space. Got one of "
+                             f"{fp.get('space')!r}.")
+        net = SuperNet(space, SupernetConfig(**fp["config"]))
+        net.load_state_dict(state["model"])
+        return cls(net, load_digits("train"), load_digits("val"), recal_batches=recal_batches,
+                   batch_size=batch_size, reset_bn=reset_bn, random_state=random_state,
+                   progress=progress)
+
+    def __repr__(self) -> str:
+        return (f"SupernetEvaluator(space={self.space.name!r}, "
+                f"recal_batches={self.recal_batches}, reset_bn={self.reset_bn})")
+
+
+def _restore(bns, saved) -> None:
+    with torch.no_grad():
+        for m, (mean, var, n) in zip(bns, saved):
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+            m.num_batches_tracked.copy_(n)

@@ -1,0 +1,205 @@
+"""The training loop of supernets and stand-alone networks, with exact checkpoint/resume."""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from archgraph.utils.validation import atomic_path, check_int, check_positive
+from supernet.data import check_dataset
+
+#: tag of the checkpoints written by :func:`train`
+CHECKPOINT_FORMAT = "supernet.train/1"
+
+
+def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
+          batch_size: int = 64, lr: float | None = None, momentum: float | None = None,
+          weight_decay: float | None = None, label_smoothing: float = 0.0,
+          optimizer: Callable | None = None, checkpoint=None, stop_after: int | None = None,
+          random_state: int = 0, device="cpu", progress: bool = True) -> list[dict]:
+    r"""Train ``model`` for ``epochs`` epochs; a supernet when ``sampler`` is given.
+
+    Each step takes one mini-batch. With a ``sampler`` (a supernet) the step's paths
+    ``sampler.sample()`` (one for SPOS, ``O`` for strict-fair FairNAS) each run forward and
+    backward on the batch with loss :math:`\frac{1}{P}\,\mathrm{CE}(f(x, a_p), y)`, gradients
+    accumulate, then ONE optimizer step (Chu et al., ICCV 2021). Without one, ``model(x)`` is
+    trained as an ordinary network. The learning rate follows a per-step cosine schedule from
+    its initial value to 0 over all ``epochs``.
+
+    Checkpoint and resume: with ``checkpoint`` a path, the model, optimizer, schedule, data
+    order RNG and sampler RNG are written there after every epoch (atomically: a crash never
+    leaves a half-written file). If the file exists, training resumes from it, and the weights
+    at the end equal those of an uninterrupted run with the same seeds. A checkpoint written
+    with different settings (model, config, hyperparameters, sampler) or a corrupted one is
+    refused with a ``ValueError`` before anything is loaded.
+
+    Args:
+        model: a :class:`~supernet.SuperNet` (with ``sampler``) or any ``nn.Module``.
+        train_data: a torch ``Dataset`` of ``(image, label)`` pairs.
+        epochs: total epochs of the schedule.
+        sampler: path sampler (:class:`~supernet.samplers.UniformSampler`,
+            :class:`~supernet.samplers.StrictFairSampler`); its ``rng`` is checkpointed.
+        batch_size: mini-batch size.
+        lr, momentum, weight_decay: SGD settings (default 0.05, 0.9, 4e-5; Nesterov). Leave
+            them ``None`` when passing ``optimizer``.
+        label_smoothing: label smoothing of the cross-entropy, in [0, 1).
+        optimizer: factory ``params -> torch.optim.Optimizer`` replacing SGD, e.g.
+            ``functools.partial(torch.optim.Adam, lr=1e-3)``.
+        checkpoint: path of the checkpoint file (``None``: no checkpoint).
+        stop_after: stop after this epoch (a time-boxed run to be resumed later).
+        random_state: seed of the data order.
+        device: device of training (the model is moved there).
+        progress: show a progress bar.
+
+    Returns:
+        One dict per epoch trained so far (resumed ones included): ``epoch``, ``loss``,
+        ``train_acc``, ``lr``, ``seconds``.
+    """
+    owner = "train"
+    epochs = check_int(epochs, "epochs", owner, low=1)
+    batch_size = check_int(batch_size, "batch_size", owner, low=1)
+    check_int(random_state, "random_state", owner)
+    if stop_after is not None:
+        stop_after = check_int(stop_after, "stop_after", owner, low=1, high=epochs)
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"The 'label_smoothing' parameter of {owner} must be a float in "
+                         f"[0, 1). Got {label_smoothing!r} instead.")
+    if optimizer is not None:
+        given = [n for n, v in (("lr", lr), ("momentum", momentum),
+                                ("weight_decay", weight_decay)) if v is not None]
+        if given:
+            raise ValueError(f"The {given} parameter(s) of {owner} apply to the default SGD only; "
+                             f"pass them to your 'optimizer' factory instead.")
+        opt = optimizer(model.parameters())
+        opt_name = type(opt).__name__
+    else:
+        lr = check_positive(0.05 if lr is None else lr, "lr", owner)
+        momentum = 0.9 if momentum is None else float(momentum)
+        weight_decay = 4e-5 if weight_decay is None else float(weight_decay)
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                              weight_decay=weight_decay, nesterov=momentum > 0)
+        opt_name = "SGD"
+    config = getattr(model, "config", None)
+    if config is not None:
+        check_dataset(train_data, config, "train_data", owner)
+    if sampler is not None and getattr(model, "space", None) is not None and (
+            sampler.space.name != model.space.name):
+        raise ValueError(f"The 'sampler' parameter of {owner} samples the "
+                         f"{sampler.space.name!r} space. Expected the model's "
+                         f"{model.space.name!r} space.")
+
+    model.to(device)
+    gen = torch.Generator().manual_seed(random_state)
+    loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, generator=gen)
+    steps = epochs * len(loader)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    fingerprint = dict(
+        model=type(model).__name__, space=getattr(getattr(model, "space", None), "name", None),
+        config=config.to_dict() if config is not None else None,
+        parameters=[[k, list(v.shape)] for k, v in model.state_dict().items()],
+        epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+        weight_decay=weight_decay, label_smoothing=float(label_smoothing), optimizer=opt_name,
+        sampler=repr(sampler) if sampler is not None else None, random_state=random_state,
+        num_train=len(train_data))
+
+    history: list[dict] = []
+    if checkpoint is not None and Path(checkpoint).exists():
+        history = _load(checkpoint, fingerprint, model, opt, sched, gen, sampler)
+    last = epochs if stop_after is None else stop_after
+    bar = tqdm(range(len(history), last), desc="train", disable=not progress, unit="epoch")
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        total_loss = correct = seen = 0.0
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)                # [B, C, R, R], [B]
+            opt.zero_grad(set_to_none=True)
+            paths = sampler.sample() if sampler is not None else [None]
+            for arch in paths:
+                logits = model(x) if arch is None else model(x, arch)   # [B, num_classes]
+                loss = criterion(logits, y) / len(paths)
+                loss.backward()
+                total_loss += loss.item() * len(y)
+                correct += (logits.argmax(1) == y).sum().item() / len(paths)
+            seen += len(y)
+            opt.step()
+            sched.step()
+        history.append(dict(epoch=epoch + 1, loss=total_loss / seen, train_acc=correct / seen,
+                            lr=sched.get_last_lr()[0], seconds=time.perf_counter() - t0))
+        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
+        if checkpoint is not None:
+            _save(checkpoint, fingerprint, model, opt, sched, gen, sampler, history)
+    return history
+
+
+def _save(path, fingerprint, model, opt, sched, gen, sampler, history) -> None:
+    state = dict(format=CHECKPOINT_FORMAT, fingerprint=fingerprint, history=history,
+                 model=model.state_dict(), optimizer=opt.state_dict(),
+                 scheduler=sched.state_dict(), data_rng=gen.get_state(),
+                 sampler_rng=sampler.rng.bit_generator.state if sampler is not None else None)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path) -> dict:
+    """Read a checkpoint of :func:`train` (``weights_only=True``); ``ValueError`` if it is
+    corrupted or not such a checkpoint."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"Checkpoint {str(path)!r} is corrupted or not a checkpoint of "
+                         f"supernet.train: {type(exc).__name__}: {exc}") from exc
+    keys = {"format", "fingerprint", "history", "model", "optimizer", "scheduler", "data_rng",
+            "sampler_rng"}
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or (
+            keys - set(state)):
+        raise ValueError(f"Checkpoint {str(path)!r} is corrupted or not a checkpoint of "
+                         f"supernet.train: expected a dict with format {CHECKPOINT_FORMAT!r} and "
+                         f"keys {sorted(keys)}.")
+    return state
+
+
+def _load(path, fingerprint, model, opt, sched, gen, sampler) -> list[dict]:
+    state = load_checkpoint(path)
+    theirs = state["fingerprint"]
+    diff = [k for k in sorted(set(fingerprint) | set(theirs)) if fingerprint.get(k) != theirs.get(k)]
+    if diff:
+        k = diff[0]
+        raise ValueError(f"Checkpoint {str(path)!r} was written by a different training setup "
+                         f"and cannot be resumed: {', '.join(diff)} differ (e.g. {k!r} is "
+                         f"{_short(theirs.get(k))} there, {_short(fingerprint.get(k))} here). "
+                         f"Remove the file or pass another 'checkpoint' path.")
+    backup = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()),
+              sched.state_dict(), gen.get_state(),
+              sampler.rng.bit_generator.state if sampler is not None else None)
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["data_rng"])
+        if sampler is not None:
+            sampler.rng.bit_generator.state = state["sampler_rng"]
+    except Exception as exc:  # never leave the model half-loaded
+        model.load_state_dict(backup[0])
+        opt.load_state_dict(backup[1])
+        sched.load_state_dict(backup[2])
+        gen.set_state(backup[3])
+        if sampler is not None:
+            sampler.rng.bit_generator.state = backup[4]
+        raise ValueError(f"Checkpoint {str(path)!r} is corrupted: {type(exc).__name__}: "
+                         f"{exc}") from exc
+    return list(state["history"])
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

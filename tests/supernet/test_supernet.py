@@ -1,0 +1,96 @@
+import pytest
+import torch
+
+from archgraph.spaces import ChoiceArch, get_search_space
+from supernet import SuperNet, SupernetConfig
+from supernet.chain_supernet import ChainSupernet
+from supernet.nb201_supernet import NB201Supernet
+
+
+@pytest.mark.parametrize("name,cls", [("macro", ChainSupernet), ("fairnas", ChainSupernet),
+                                      ("proxylessnas", ChainSupernet),
+                                      ("nasbench201", NB201Supernet)])
+def test_dispatch_and_subnet_equals_supernet(name, cls, small_config):
+    space = get_search_space(name)
+    net = SuperNet(space, small_config, random_state=0)
+    assert type(net) is cls
+    x = torch.randn(3, 1, 8, 8)
+    net.eval()
+    for arch in space.sample(3, rng=1):
+        sub = net.extract_subnet(arch).eval()
+        torch.testing.assert_close(sub(x), net(x, arch), rtol=0, atol=1e-6)
+
+
+def test_only_chosen_options_get_gradients(tiny_space):
+    net = SuperNet(tiny_space, random_state=0)
+    arch = tiny_space.sample(1, rng=3)[0]
+    net(torch.randn(4, 1, 8, 8), arch).sum().backward()
+    for l, (block, c) in enumerate(zip(net.blocks, arch.choices)):
+        for o, op in enumerate(block):
+            grads = [p.grad for p in op.parameters()]
+            if o == c:
+                assert all(g is not None for g in grads), (l, o)
+            else:
+                assert all(g is None for g in grads), (l, o)
+    assert all(p.grad is not None for p in net.stem.parameters())
+
+
+def test_nb201_only_chosen_ops_get_gradients(small_config):
+    space = get_search_space("nasbench201")
+    net = SuperNet(space, small_config, random_state=0)
+    arch = space.from_str("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|"
+                          "nor_conv_3x3~1|avg_pool_3x3~2|")
+    net(torch.randn(2, 1, 8, 8), arch).sum().backward()
+    cell = net.stages[0]
+    for e, c in enumerate(arch.choices):
+        for o, op in enumerate(cell.edges[e]):
+            for p in op.parameters():
+                assert (p.grad is not None) == (o == c), (e, o)
+
+
+def test_seeded_init_is_reproducible_and_leaves_global_rng(tiny_space):
+    state = torch.get_rng_state()
+    a, b = SuperNet(tiny_space, random_state=5), SuperNet(tiny_space, random_state=5)
+    assert torch.equal(torch.get_rng_state(), state)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_macro_subnet_params_match_published():
+    space = get_search_space("macro")
+    net = SuperNet(space)
+    arch = space.from_str("00000000")
+    assert sum(p.numel() for p in net.extract_subnet(arch).parameters()) == 387_882
+
+
+def test_fairnas_published_accounting():
+    space = get_search_space("fairnas")
+    for classes in (1000, 100):
+        net = SuperNet(space, SupernetConfig(num_classes=classes))
+        arch = space.default_arch()
+        sub = sum(p.numel() for p in net.extract_subnet(arch).parameters())
+        if classes == 1000:
+            assert sub == space.params(arch)
+        # all six options of all 19 layers present: supernet = fixed part + every option
+        base, tables = space.cost_tables("params")
+        total = base + sum(t.sum() for t in tables) - 1281 * (1000 - classes)
+        assert sum(p.numel() for p in net.parameters()) == total
+    assert all(len(b) == 6 for b in net.blocks) and len(net.blocks) == 19
+
+
+def test_bad_arch_and_input(tiny_space, small_config):
+    net = SuperNet(tiny_space, random_state=0)
+    other = get_search_space("macro").sample(1, rng=0)[0]
+    with pytest.raises(ValueError, match="Expected an architecture of the 'tiny_chain' space"):
+        net(torch.randn(2, 1, 8, 8), other)
+    with pytest.raises(ValueError, match="Expected an architecture of the 'tiny_chain' space"):
+        net.extract_subnet(other)
+    with pytest.raises(ValueError, match="out of range"):
+        net(torch.randn(2, 1, 8, 8), ChoiceArch("tiny_chain", (0, 0, 7)))
+    arch = tiny_space.sample(1, rng=0)[0]
+    with pytest.raises(ValueError, match=r"must have shape \[batch, 1, 8, 8\]"):
+        net(torch.randn(2, 3, 8, 8), arch)
+    with pytest.raises(TypeError, match="'space' parameter of SuperNet"):
+        SuperNet(get_search_space("nasbench101"))
+    with pytest.raises(TypeError, match="'config' parameter of SuperNet"):
+        SuperNet(tiny_space, {"width_mult": 1})
