@@ -66,13 +66,14 @@ class SpaceGCN(nn.Module):
         """
         h = x
         for k, (lin, bias) in enumerate(zip(self.lins, self.biases)):
-            h = nn.functional.dropout(h, self.dropout, self.training)
-            h = lin(h)  # [N, width_k+1]: transform first, propagate the narrower tensor
-            if not (k == 0 and x_propagated):
-                h = adj @ h
-            h = h + bias
+            if self.dropout > 0:
+                h = nn.functional.dropout(h, self.dropout, self.training)
+            if k == 0 and x_propagated:
+                h = nn.functional.linear(h, lin.weight, bias)  # [N, width]: fused bias
+            else:  # transform first, then propagate the narrower tensor
+                h = (adj @ lin(h)) + bias  # [N, width_k+1]
             if k < self.num_layers - 1:
-                h = torch.relu(h)
+                h = torch.relu_(h)  # in place: one pass less over [N, hidden]
         return h.squeeze(-1)  # [N]
 
     def __repr__(self) -> str:
