@@ -1,0 +1,189 @@
+"""The neural predictor (Wen et al., ECCV 2020): a bidirectional GCN regressor over the DAG of
+each architecture, trained on a few (architecture, accuracy) pairs."""
+from __future__ import annotations
+
+import numbers
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch, Data
+from torch_geometric.loader import DataLoader
+from tqdm.auto import trange
+
+from archgraph.graphs.arch_batch import ArchGraphBatcher
+from archgraph.nn.models.neural_predictor_net import NeuralPredictorNet
+from archgraph.predictors.base import BasePredictor
+from archgraph.predictors.registry import register_predictor
+from archgraph.utils.validation import check_int, check_positive, check_random_state
+
+#: architectures per forward pass in ``predict`` (memory ~ chunk x nodes x hidden floats)
+PREDICT_CHUNK = 4096
+
+
+def check_net_params(est, owner: str) -> dict:
+    """Validated network/training hyperparameters of ``est`` (shared with TwoStagePredictor)."""
+    fc = est.fc_channels
+    if isinstance(fc, numbers.Integral) or not all(
+            isinstance(c, numbers.Integral) and not isinstance(c, bool) and c > 0 for c in fc):
+        raise TypeError(f"The 'fc_channels' parameter of {owner} must be a sequence of "
+                        f"positive ints. Got {fc!r} instead.")
+    try:
+        device = torch.device(est.device)
+    except (TypeError, RuntimeError) as exc:
+        raise ValueError(f"The 'device' parameter of {owner} must name a torch device "
+                         f"('cpu', 'cuda', 'cuda:0', ...). Got {est.device!r} instead.") from exc
+    return dict(num_layers=check_int(est.num_layers, "num_layers", owner, low=1),
+                hidden_channels=check_int(est.hidden_channels, "hidden_channels", owner, low=1),
+                fc_channels=tuple(int(c) for c in fc),
+                epochs=check_int(est.epochs, "epochs", owner, low=1),
+                batch_size=check_int(est.batch_size, "batch_size", owner, low=1),
+                lr=check_positive(est.lr, "lr", owner),
+                weight_decay=check_positive(est.weight_decay, "weight_decay", owner,
+                                            allow_zero=True),
+                device=device)
+
+
+def build_net(space, p: dict, out_range, seed: int) -> NeuralPredictorNet:
+    """A freshly initialized network; the initialization depends on ``seed`` only."""
+    with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
+        torch.manual_seed(seed)
+        net = NeuralPredictorNet(space.num_ops, p["hidden_channels"], p["num_layers"],
+                                 p["fc_channels"], out_range)
+    return net.to(p["device"])
+
+
+def train_graph_net(net: NeuralPredictorNet, graphs: list[Data], loss_fn: Callable, p: dict,
+                    seed: int, verbose: bool, desc: str) -> list[float]:
+    """Adam with weight decay on mini-batches of ``graphs`` (targets in ``graph.y``); one
+    batch holds all graphs when they fit in ``batch_size``. Returns the loss per epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    if len(graphs) <= p["batch_size"]:
+        batches = [Batch.from_data_list(graphs).to(p["device"])]  # built once, reused
+    else:
+        batches = DataLoader(graphs, batch_size=p["batch_size"], shuffle=True,
+                             generator=generator)
+    opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+    net.train()
+    history = []
+    for _ in trange(p["epochs"], desc=desc, disable=not verbose, leave=False):
+        total = 0.0
+        for b in batches:
+            b = b.to(p["device"])
+            opt.zero_grad()
+            loss = loss_fn(net(b.x, b.edge_index, b.batch, b.num_graphs), b.y)
+            loss.backward()
+            opt.step()
+            total += loss.item() * b.num_graphs
+        history.append(total / len(graphs))
+    net.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_graph_net(net: NeuralPredictorNet, batcher: ArchGraphBatcher, archs: list,
+                      device) -> np.ndarray:
+    """Raw network outputs ``[len(archs)]``, ``PREDICT_CHUNK`` architectures at a time."""
+    net.eval()
+    out = []
+    for start in range(0, len(archs), PREDICT_CHUNK):
+        chunk = archs[start:start + PREDICT_CHUNK]
+        x, edge_index, batch = batcher.batch(chunk)
+        out.append(net(x.to(device), edge_index.to(device), batch.to(device), len(chunk)).cpu())
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+@register_predictor("neural")
+class NeuralPredictor(BasePredictor):
+    r"""Neural predictor of Wen et al., `"Neural Predictor for Neural Architecture Search"
+    <https://arxiv.org/abs/1912.00848>`_ (ECCV 2020): a :class:`NeuralPredictorNet`
+    (bidirectional GCN over each architecture's DAG, mean pool, fully connected layers) fitted
+    by mean squared error on standardized targets.
+
+    Training: Adam with weight decay, mini-batches of ``batch_size`` graphs (one full batch
+    when ``N <= batch_size``), targets standardized to zero mean and unit variance (with
+    ``output_range`` the network outputs accuracies directly and the loss is the MSE divided
+    by the target variance, the same scale).
+
+    Args:
+        space: the :class:`~archgraph.spaces.SearchSpace` of the architectures.
+        num_layers: number of bidirectional GCN layers.
+        hidden_channels: node-state size of every GCN layer.
+        fc_channels: sizes of the hidden fully connected layers.
+        epochs: passes over the training set.
+        batch_size: graphs per optimization step.
+        lr: Adam learning rate.
+        weight_decay: Adam L2 penalty.
+        output_range: ``(low, high)`` of a sigmoid output in the target's units (the paper's
+            ``(10, 100)`` for accuracies in %), or ``None`` for a linear output.
+        device: torch device of training and prediction (``"cpu"``, ``"cuda"``, ...).
+        verbose: show a tqdm progress bar over epochs.
+        random_state: seed of the initialization and the mini-batch order.
+
+    Attributes:
+        net_: the fitted :class:`NeuralPredictorNet`.
+        y_mean_, y_std_: the target standardization.
+        loss_curve_: training loss per epoch (standardized units).
+        n_train_: number of training architectures.
+    """
+
+    def __init__(self, space=None, num_layers: int = 3, hidden_channels: int = 144,
+                 fc_channels: Sequence[int] = (128,), epochs: int = 300, batch_size: int = 128,
+                 lr: float = 3e-3, weight_decay: float = 1e-4,
+                 output_range: tuple[float, float] | None = None, device="cpu",
+                 verbose: bool = False, random_state=None):
+        self.space = space
+        self.num_layers = num_layers
+        self.hidden_channels = hidden_channels
+        self.fc_channels = fc_channels
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.output_range = output_range
+        self.device = device
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _check_output_range(self, y: np.ndarray):
+        owner = type(self).__name__
+        r = self.output_range
+        if r is None:
+            return None
+        if (not isinstance(r, (tuple, list)) or len(r) != 2
+                or not all(isinstance(v, numbers.Real) and np.isfinite(v) for v in r)
+                or not r[0] < r[1]):
+            raise ValueError(f"The 'output_range' parameter of {owner} must be None or a pair "
+                             f"(low, high) of finite floats with low < high. Got {r!r} instead.")
+        if y.min() <= r[0] or y.max() >= r[1]:
+            raise ValueError(f"The targets 'y' of {owner}.fit must lie strictly inside "
+                             f"output_range {tuple(r)}. Got values in [{y.min()}, {y.max()}].")
+        return float(r[0]), float(r[1])
+
+    def _fit(self, archs: list, y: np.ndarray) -> None:
+        p = check_net_params(self, type(self).__name__)
+        out_range = self._check_output_range(y)
+        rng = check_random_state(self.random_state)
+        init_seed, order_seed = (int(s) for s in rng.integers(2 ** 31, size=2))
+        self.y_mean_ = float(y.mean())
+        self.y_std_ = float(y.std()) or 1.0  # constant targets: plain MSE
+        mean, std = self.y_mean_, self.y_std_
+        graphs = self.space.to_graphs(archs, y)
+        self.net_ = build_net(self.space, p, out_range, init_seed)
+        if out_range is None:
+            for g in graphs:
+                g.y = (g.y - mean) / std
+
+            def loss_fn(pred, target):
+                return torch.mean((pred - target) ** 2)
+        else:
+            def loss_fn(pred, target):
+                return torch.mean(((pred - target) / std) ** 2)
+        self.loss_curve_ = train_graph_net(self.net_, graphs, loss_fn, p, order_seed,
+                                           self.verbose, type(self).__name__)
+        self.batcher_ = ArchGraphBatcher(self.space)
+        self.device_ = p["device"]
+
+    def _predict(self, archs: list) -> np.ndarray:
+        out = predict_graph_net(self.net_, self.batcher_, archs, self.device_)
+        return out if self.output_range is not None else self.y_mean_ + self.y_std_ * out
