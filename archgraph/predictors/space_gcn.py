@@ -22,11 +22,13 @@ from archgraph.graphs.space_graph import (FEATURES, check_product_space, materia
                                           normalized_adjacency, num_node_features, space_graph,
                                           space_node_features)
 from archgraph.nn.models.space_gcn import SpaceGCN
+from archgraph.predictors.registry import register_predictor
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import (NotFittedError, check_finite, check_int, check_one_of,
                                         check_positive, check_random_state)
 
 
+@register_predictor("space_gcn")
 class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
     """Transductive GCN regressor over the Hamming-1 graph of a product (sub)space.
 

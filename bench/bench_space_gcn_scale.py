@@ -1,0 +1,142 @@
+"""Scale of the space GCN: FairNAS subspaces of 7, 8 and 9 free layers (6^7 .. 6^9 nodes).
+
+For each size, M labelled architectures, fit a ``SpaceGCNPredictor`` (implicit Kronecker-sum
+operator vs. materialized edge list where its memory estimate fits the budget) and tabulate every
+node. Reports fit time, time to build the full lookup table and peak resident memory. Each run
+is a separate process, so peak memory is that run's own.
+
+FairNAS has no accuracy table, so labels are synthetic: an additive per-layer effect plus
+pairwise interactions of neighbouring layers plus Gaussian noise (a fixed function of the seed).
+
+    python bench/bench_space_gcn_scale.py            # 7, 8, 9 layers, M = 2000
+    python bench/bench_space_gcn_scale.py --quick    # 5 and 6 layers, few epochs
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def synthetic_labels(choices: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n_layers = choices.shape[1]
+    unary = rng.normal(size=(n_layers, 6))
+    pair = rng.normal(scale=0.3, size=(n_layers - 1, 6, 6))
+    y = unary[np.arange(n_layers), choices].sum(1)
+    y += sum(pair[l][choices[:, l], choices[:, l + 1]] for l in range(n_layers - 1))
+    return y + rng.normal(scale=1.0, size=len(y))
+
+
+def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden: int, seed: int,
+            max_memory_gb: float) -> dict:
+    from archgraph.predictors.space_gcn import SpaceGCNPredictor
+    from archgraph.spaces import get_search_space
+    from archgraph.utils.memory import peak_rss_gb
+
+    root = get_search_space("fairnas")
+    space = root.subspace(list(range(n_layers)), root.default_arch())
+    archs = space.sample(m, rng=seed)
+    y = synthetic_labels(space.encode(archs), seed)
+    model = SpaceGCNPredictor(space, hidden=hidden, layers=2, epochs=epochs, graph=graph,
+                              random_state=seed, max_memory_gb=max_memory_gb)
+    row = dict(layers=n_layers, nodes=len(space), graph=graph, m=m, epochs=epochs)
+    t0 = time.perf_counter()
+    try:
+        model.fit(archs, y)
+    except MemoryError as exc:
+        row.update(status="refused", estimate_gb=model.memory_estimate_gb(space, graph),
+                   message=str(exc).split(";")[0])
+        return row
+    t1 = time.perf_counter()
+    table = model.lookup_table()
+    top = table.query(max_flops=float(np.median(table.frame["flops"])), top_k=5)
+    t2 = time.perf_counter()
+    row.update(status="ok", fit_s=t1 - t0, table_s=t2 - t1, rows=len(table),
+               peak_rss_gb=peak_rss_gb(), estimate_gb=model.memory_estimate_gb_,
+               best_arch=str(top["arch"].iloc[0]),
+               train_r=float(np.corrcoef(model.predict(archs), y)[0, 1]))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small spaces, few epochs")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--m", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-memory-gb", type=float, default=16.0)
+    parser.add_argument("--child", nargs=2, metavar=("LAYERS", "GRAPH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        row = run_one(int(args.child[0]), args.child[1], args.m, args.epochs, args.hidden,
+                      args.seed, args.max_memory_gb)
+        print(json.dumps(row))
+        return
+    sizes = args.sizes or ([5, 6] if args.quick else [7, 8, 9])
+    epochs = 5 if args.quick else args.epochs
+    rows = []
+    for n_layers in sizes:
+        for graph in ("implicit", "materialized"):
+            cmd = [sys.executable, __file__, "--child", str(n_layers), graph, "--m", str(args.m),
+                   "--epochs", str(epochs), "--hidden", str(args.hidden),
+                   "--seed", str(args.seed), "--max-memory-gb", str(args.max_memory_gb)]
+            out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
+            if out.returncode != 0:
+                rows.append(dict(layers=n_layers, graph=graph, status="failed",
+                                 message=out.stderr.strip().splitlines()[-1][:200]))
+            else:
+                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "space_gcn_scale.json").write_text(json.dumps(rows, indent=1))
+    print(f"\nFairNAS subspaces, M = {args.m} labels, {epochs} epochs, hidden {args.hidden}, "
+          f"2 GCN layers, budget {args.max_memory_gb} GiB\n")
+    print("| layers | nodes | graph | fit (s) | lookup table (s) | total (s) | peak RSS (GiB) "
+          "| estimate (GiB) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r.get("status") == "ok":
+            print(f"| {r['layers']} | {r['nodes']:,} | {r['graph']} | {r['fit_s']:.1f} | "
+                  f"{r['table_s']:.1f} | {r['fit_s'] + r['table_s']:.1f} | "
+                  f"{r['peak_rss_gb']:.2f} | {r['estimate_gb']:.2f} |")
+        else:
+            est = f"{r['estimate_gb']:.1f}" if "estimate_gb" in r else "-"
+            print(f"| {r['layers']} | {r.get('nodes', '-')} | {r['graph']} | "
+                  f"{r['status']}: {r.get('message', '')} | - | - | - | {est} |")
+    _plot(rows)
+
+
+def _plot(rows: list[dict]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for graph, marker in (("implicit", "o"), ("materialized", "s")):
+        ok = [r for r in rows if r.get("status") == "ok" and r["graph"] == graph]
+        if not ok:
+            continue
+        n = [r["nodes"] for r in ok]
+        axes[0].loglog(n, [r["fit_s"] + r["table_s"] for r in ok], marker=marker, label=graph)
+        axes[1].loglog(n, [r["peak_rss_gb"] for r in ok], marker=marker, label=graph)
+    axes[0].set(xlabel="nodes", ylabel="fit + lookup table (s)")
+    axes[1].set(xlabel="nodes", ylabel="peak RSS (GiB)")
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "space_gcn_scale.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
