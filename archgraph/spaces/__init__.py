@@ -11,7 +11,7 @@ from archgraph.spaces.registry import get_search_space, list_search_spaces, regi
 from archgraph.spaces.chain import ChainLayer, ChainSpace
 from archgraph.spaces.costs import OpSpec, parse_op
 from archgraph.spaces.latency import LatencyLUT, load_latency_lut
-from archgraph.spaces import (fairnas, macro, nasbench101, nasbench201,  # noqa: F401
+from archgraph.spaces import (digits, fairnas, macro, nasbench101, nasbench201,  # noqa: F401
                               proxylessnas)  # (register spaces)
 
 __all__ = ["ChainLayer", "ChainSpace", "ChoiceArch", "LatencyLUT", "OpSpec", "ProductSpace",
