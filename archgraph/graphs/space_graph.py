@@ -155,3 +155,38 @@ def normalized_adjacency(data: Data) -> torch.Tensor:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return adj.to_sparse_csr()
+
+
+class _SymmetricMatmul(torch.autograd.Function):
+    """``adj @ h`` whose backward is ``adj @ grad`` (valid as ``adj`` is symmetric): avoids the
+    transposed sparse product, which is ~50x slower than the forward one on CPU."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        ctx.adj = adj
+        return adj @ h
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return ctx.adj @ grad, None
+
+
+class SymmetricSparseAdjacency:
+    """A symmetric sparse matrix (e.g. :func:`normalized_adjacency`) used as ``adj @ h``,
+    differentiable in ``h``; the same interface as
+    :class:`~archgraph.graphs.kronecker.KroneckerAdjacency`.
+
+    Shapes:
+        - input: ``[N, F]``
+        - output: ``[N, F]``
+    """
+
+    def __init__(self, matrix: torch.Tensor):
+        self.matrix = matrix
+        self.shape = tuple(matrix.shape)
+
+    def __matmul__(self, h: torch.Tensor) -> torch.Tensor:
+        return _SymmetricMatmul.apply(h, self.matrix)
+
+    def __repr__(self) -> str:
+        return f"SymmetricSparseAdjacency(shape={self.shape})"

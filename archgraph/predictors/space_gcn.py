@@ -18,7 +18,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from tqdm.auto import trange
 
 from archgraph.graphs.kronecker import KroneckerAdjacency
-from archgraph.graphs.space_graph import (FEATURES, check_product_space, materialized_memory_gb,
+from archgraph.graphs.space_graph import (FEATURES, SymmetricSparseAdjacency,
+                                          check_product_space, materialized_memory_gb,
                                           normalized_adjacency, num_node_features, space_graph,
                                           space_node_features)
 from archgraph.nn.models.space_gcn import SpaceGCN
@@ -153,7 +154,7 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
 
         if graph == "materialized":
             data = space_graph(space, self.similarity, self.features, max_memory_gb=math.inf)
-            adj = normalized_adjacency(data).to(device)
+            adj = SymmetricSparseAdjacency(normalized_adjacency(data).to(device))
             x = data.x.to(device)
             del data
         else:

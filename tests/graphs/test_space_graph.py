@@ -4,8 +4,8 @@ import torch
 from torch_geometric.nn import GCNConv
 
 from archgraph.encoding import gray_encode, onehot_encode
-from archgraph.graphs.space_graph import (materialized_memory_gb, normalized_adjacency,
-                                          space_graph, space_node_features)
+from archgraph.graphs.space_graph import (SymmetricSparseAdjacency, materialized_memory_gb,
+                                          normalized_adjacency, space_graph, space_node_features)
 from archgraph.spaces import ChoiceArch, ProductSpace
 
 
@@ -80,6 +80,18 @@ def test_normalized_adjacency_matches_gcnconv_propagation():
     ref = conv(data.x, data.edge_index, data.edge_weight)
     ours = normalized_adjacency(data) @ conv.lin(data.x)
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_symmetric_sparse_adjacency_gradient_equals_dense():
+    data = space_graph(toy())
+    adj = SymmetricSparseAdjacency(normalized_adjacency(data))
+    dense = normalized_adjacency(data).to_dense()
+    h = torch.randn(data.num_nodes, 2, requires_grad=True)
+    w = torch.randn(data.num_nodes, 2)
+    ((adj @ h) * w).sum().backward()
+    torch.testing.assert_close(adj @ h, dense @ h)
+    torch.testing.assert_close(h.grad, dense.T @ w)
+    assert adj.shape == (24, 24)
 
 
 def test_subspace_graph_uses_factor_order():
