@@ -1,0 +1,145 @@
+"""Predictor datasets: sampled architectures with an evaluator's accuracies, as a table.
+
+The "build predictor datasets" job of the pipeline (DESIGN.md): sample ``n`` architectures of a
+space, evaluate them with any :class:`~archgraph.evaluators.Evaluator` (a supernet, a benchmark
+table, training from scratch), and write one row per architecture to Parquet or CSV:
+
+``arch`` (the space's string), ``space``, one column per layer (its choice, named after
+``space.layer_names``; product spaces only), ``accuracy``, ``flops`` and ``params`` (the space's
+cost models; empty where it has none), ``evaluator`` (JSON of the evaluator's ``metadata``, or
+its ``repr``) and ``seed`` (the sampling seed).
+
+The job is resumable: rows are appended in chunks, the file is rewritten atomically after each
+chunk (a crash never leaves a half-written file), and a rerun with the same arguments skips the
+architectures already in the file.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from archgraph.spaces.base import ProductSpace, SearchSpace
+from archgraph.utils.validation import atomic_path, check_int, check_one_of
+
+#: file formats by suffix
+FORMATS = (".parquet", ".csv")
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read a predictor-dataset table (Parquet or CSV; ``arch`` kept as strings)."""
+    path = Path(path)
+    check_one_of(path.suffix, "path suffix", FORMATS, "read_table")
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype={"arch": str, "evaluator": str})
+    return pd.read_parquet(path)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+
+
+def _describe(evaluator) -> str:
+    meta = getattr(evaluator, "metadata", None)
+    if meta is None:
+        return repr(evaluator)
+    return json.dumps(meta, sort_keys=True, default=str)
+
+
+def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
+                            random_state: int = 0, chunk_size: int = 32,
+                            progress: bool = True) -> pd.DataFrame:
+    """Sample ``n`` distinct architectures of ``space``, evaluate them, write the table.
+
+    Args:
+        space: the search space (its ``sample(n, rng)`` draws the architectures).
+        evaluator: any object with ``evaluate(archs) -> np.ndarray`` (and, optionally, a
+            ``metadata`` dict stored in the ``evaluator`` column).
+        n: number of architectures.
+        path: output file, ``.parquet`` or ``.csv``. If it exists and was written with the same
+            space, evaluator and seed, its rows are kept and only missing architectures are
+            evaluated.
+        random_state: seed of the sample (an int: it is stored in the ``seed`` column).
+        chunk_size: architectures evaluated between two writes of the file.
+        progress: show a progress bar.
+
+    Returns:
+        The whole table (also written to ``path``), in sampling order.
+    """
+    owner = "build_predictor_dataset"
+    n = check_int(n, "n", owner, low=1)
+    random_state = check_int(random_state, "random_state", owner)
+    chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
+    if not isinstance(space, SearchSpace):
+        raise TypeError(f"The 'space' parameter of {owner} must be a SearchSpace. "
+                        f"Got {type(space).__name__} instead.")
+    if not callable(getattr(evaluator, "evaluate", None)):
+        raise TypeError(f"The 'evaluator' parameter of {owner} must have an "
+                        f"'evaluate(archs)' method. Got {type(evaluator).__name__} instead.")
+    if getattr(evaluator, "space", space).name != space.name:
+        raise ValueError(f"The 'evaluator' parameter of {owner} evaluates the "
+                         f"{evaluator.space.name!r} space. Expected the {space.name!r} space.")
+    path = Path(path)
+    if path.suffix not in FORMATS:
+        raise ValueError(f"The 'path' parameter of {owner} must end in .parquet or .csv. "
+                         f"Got {str(path)!r} instead.")
+    described = _describe(evaluator)
+    archs = space.sample(n, random_state)
+    keys = [space.to_str(a) for a in archs]
+
+    done = pd.DataFrame()
+    if path.exists():
+        done = read_table(path)
+        for col, want in (("space", space.name), ("evaluator", described),
+                          ("seed", random_state)):
+            have = set(done[col]) if col in done else {"<missing column>"}
+            if len(done) and have != {want}:
+                raise ValueError(f"Cannot resume {str(path)!r}: its {col!r} column holds "
+                                 f"{sorted(map(str, have))[:3]}, expected {want!r}. Remove the "
+                                 f"file or pass another 'path'.")
+    present = set(done["arch"]) if len(done) else set()
+    todo = [(k, a) for k, a in zip(keys, archs) if k not in present]
+
+    bar = tqdm(total=len(todo), desc="evaluate", disable=not progress, unit="arch")
+    for start in range(0, len(todo), chunk_size):
+        chunk = todo[start:start + chunk_size]
+        acc = np.asarray(evaluator.evaluate([a for _, a in chunk]), dtype=float)
+        if acc.shape != (len(chunk),):
+            raise ValueError(f"The evaluator returned shape {acc.shape} for {len(chunk)} "
+                             f"architectures; expected ({len(chunk)},).")
+        rows = _rows(space, chunk, acc, described, random_state)
+        done = rows if not len(done) else pd.concat([done, rows], ignore_index=True)
+        _write(done, path)
+        bar.update(len(chunk))
+    bar.close()
+    if not len(done):  # nothing to evaluate and no file: cannot happen with n >= 1
+        raise ValueError(f"{owner} produced no rows.")
+    order = {k: i for i, k in enumerate(keys)}
+    done = done[done["arch"].isin(order)]
+    return done.iloc[np.argsort([order[k] for k in done["arch"]], kind="stable")].reset_index(
+        drop=True)
+
+
+def _rows(space, chunk, acc, described, seed) -> pd.DataFrame:
+    archs = [a for _, a in chunk]
+    data: dict = {"arch": [k for k, _ in chunk], "space": space.name}
+    if isinstance(space, ProductSpace):
+        choices = space.encode(archs)  # [n, L]
+        for l, name in enumerate(space.layer_names):
+            data[name] = choices[:, l]
+    data["accuracy"] = acc
+    for metric in ("flops", "params"):
+        try:
+            data[metric] = [float(getattr(space, metric)(a)) for a in archs]
+        except (NotImplementedError, ValueError):
+            data[metric] = np.nan
+    data["evaluator"] = described
+    data["seed"] = seed
+    return pd.DataFrame(data)

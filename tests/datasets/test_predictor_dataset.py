@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
+from archgraph.evaluators import TableEvaluator
+from archgraph.spaces import get_search_space
+
+
+@pytest.fixture
+def space():
+    return get_search_space("macro")
+
+
+@pytest.fixture
+def evaluator(space):
+    """Exact accuracies of a synthetic table over the whole space (sum of choices)."""
+    choices = space.all_choices()
+    table = pd.DataFrame({"arch": ["".join(map(str, r)) for r in choices],
+                          "acc": 50.0 + choices.sum(1)})
+    return TableEvaluator(space, table, "arch", "acc")
+
+
+class Crashing:
+    """Forwards to an evaluator, then fails on call ``fail_at`` (an interrupted job)."""
+
+    def __init__(self, inner, fail_at):
+        self.inner, self.space, self.fail_at, self.calls = inner, inner.space, fail_at, 0
+
+    def evaluate(self, archs):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise KeyboardInterrupt
+        return self.inner.evaluate(archs)
+
+    def __repr__(self):
+        return repr(self.inner)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_table_columns_and_values(space, evaluator, tmp_path, suffix):
+    path = tmp_path / f"t{suffix}"
+    table = build_predictor_dataset(space, evaluator, 10, path, random_state=1, progress=False)
+    assert list(table.columns) == ["arch", "space", *space.layer_names, "accuracy", "flops",
+                                   "params", "evaluator", "seed"]
+    archs = [space.from_str(s) for s in table["arch"]]
+    assert archs == space.sample(10, 1)
+    np.testing.assert_allclose(table["accuracy"], 50.0 + space.encode(archs).sum(1))
+    np.testing.assert_allclose(table["flops"], space.cost("flops", archs))
+    np.testing.assert_array_equal(table[space.layer_names[0]], space.encode(archs)[:, 0])
+    assert (table["seed"] == 1).all()
+    pd.testing.assert_frame_equal(read_table(path), table, check_dtype=False)
+
+
+def test_resume_after_interruption(space, evaluator, tmp_path):
+    path = tmp_path / "t.csv"
+    with pytest.raises(KeyboardInterrupt):
+        build_predictor_dataset(space, Crashing(evaluator, 3), 20, path, chunk_size=4,
+                                progress=False)
+    assert len(read_table(path)) == 8  # two complete chunks, nothing half-written
+    resumed = Crashing(evaluator, 0)
+    table = build_predictor_dataset(space, resumed, 20, path, chunk_size=4, progress=False)
+    assert resumed.calls == 3  # only the 12 missing architectures
+    ref = build_predictor_dataset(space, evaluator, 20, tmp_path / "ref.csv", progress=False)
+    pd.testing.assert_frame_equal(table, ref)
+
+
+def test_refuses_to_mix_evaluators_or_seeds(space, evaluator, tmp_path):
+    path = tmp_path / "t.csv"
+    build_predictor_dataset(space, evaluator, 4, path, progress=False)
+    with pytest.raises(ValueError, match="Cannot resume .* its 'seed' column holds"):
+        build_predictor_dataset(space, evaluator, 4, path, random_state=5, progress=False)
+    noisy = TableEvaluator(space, evaluator.table, "arch", "acc", noise_std=1.0)
+    with pytest.raises(ValueError, match="Cannot resume .* its 'evaluator' column"):
+        build_predictor_dataset(space, noisy, 4, path, progress=False)
+
+
+def test_metadata_is_stored_as_json(space, evaluator, tmp_path):
+    class WithMeta(Crashing):
+        metadata = {"evaluator": "x", "epochs": 3}
+
+    table = build_predictor_dataset(space, WithMeta(evaluator, 0), 3, tmp_path / "t.parquet",
+                                    progress=False)
+    assert json.loads(table["evaluator"][0]) == {"epochs": 3, "evaluator": "x"}
+
+
+def test_bad_inputs(space, evaluator, tmp_path):
+    with pytest.raises(ValueError, match=r"'path' parameter of build_predictor_dataset must end "
+                                         r"in .parquet or .csv"):
+        build_predictor_dataset(space, evaluator, 3, tmp_path / "t.json")
+    with pytest.raises(ValueError, match="evaluates the 'macro' space. Expected the "
+                                         "'nasbench201' space"):
+        build_predictor_dataset(get_search_space("nasbench201"), evaluator, 3,
+                                tmp_path / "t.csv")
+    with pytest.raises(TypeError, match="must have an 'evaluate\\(archs\\)' method"):
+        build_predictor_dataset(space, object(), 3, tmp_path / "t.csv")
+    with pytest.raises(ValueError, match="'n' parameter of build_predictor_dataset"):
+        build_predictor_dataset(space, evaluator, 0, tmp_path / "t.csv")
