@@ -6,6 +6,9 @@
 from archgraph.predictors.registry import get_predictor, list_predictors, register_predictor
 from archgraph.predictors.base import BasePredictor
 from archgraph.predictors.neural import NeuralPredictor
+from archgraph.predictors.two_stage import TwoStagePredictor
+from archgraph.predictors.baselines import RandomForestPredictor, RidgePredictor
+from archgraph.predictors import space_gcn  # noqa: F401  (registers "space_gcn")
 
-__all__ = ["BasePredictor", "NeuralPredictor", "get_predictor", "list_predictors",
-           "register_predictor"]
+__all__ = ["BasePredictor", "NeuralPredictor", "RandomForestPredictor", "RidgePredictor",
+           "TwoStagePredictor", "get_predictor", "list_predictors", "register_predictor"]

@@ -1,0 +1,75 @@
+"""Classical baselines on the one-hot encoding ``space.features(archs)`` (scikit-learn)."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import Ridge
+
+from archgraph.predictors.base import BasePredictor
+from archgraph.predictors.registry import register_predictor
+from archgraph.utils.validation import check_int, check_positive
+
+
+@register_predictor("ridge")
+class RidgePredictor(BasePredictor):
+    """Ridge regression (L2-penalized least squares) on the one-hot encoding of the space.
+
+    Args:
+        space: the search space of the architectures.
+        alpha: L2 penalty.
+
+    Attributes:
+        model_: the fitted :class:`sklearn.linear_model.Ridge`.
+    """
+
+    def __init__(self, space=None, alpha: float = 1.0):
+        self.space = space
+        self.alpha = alpha
+
+    def _fit(self, archs: list, y: np.ndarray) -> None:
+        alpha = check_positive(self.alpha, "alpha", "RidgePredictor", allow_zero=True)
+        self.model_ = Ridge(alpha=alpha).fit(self.space.features(archs), y)
+
+    def _predict(self, archs: list) -> np.ndarray:
+        return self.model_.predict(self.space.features(archs))
+
+
+@register_predictor("random_forest")
+class RandomForestPredictor(BasePredictor):
+    """Random forest regression on the one-hot encoding of the space.
+
+    Args:
+        space: the search space of the architectures.
+        n_estimators: number of trees.
+        min_samples_leaf: minimum training architectures per leaf.
+        max_features: fraction of the features tried at each split.
+        random_state: seed of the bootstrap samples and feature draws.
+
+    Attributes:
+        model_: the fitted :class:`sklearn.ensemble.RandomForestRegressor`.
+    """
+
+    def __init__(self, space=None, n_estimators: int = 100, min_samples_leaf: int = 1,
+                 max_features: float = 1.0, random_state=None):
+        self.space = space
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.random_state = random_state
+
+    def _fit(self, archs: list, y: np.ndarray) -> None:
+        owner = "RandomForestPredictor"
+        max_features = check_positive(self.max_features, "max_features", owner)
+        if max_features > 1:
+            raise ValueError(f"The 'max_features' parameter of {owner} must be a float in "
+                             f"(0, 1]. Got {self.max_features!r} instead.")
+        seed = self.random_state
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(2 ** 31))
+        self.model_ = RandomForestRegressor(
+            n_estimators=check_int(self.n_estimators, "n_estimators", owner, low=1),
+            min_samples_leaf=check_int(self.min_samples_leaf, "min_samples_leaf", owner, low=1),
+            max_features=max_features, random_state=seed).fit(self.space.features(archs), y)
+
+    def _predict(self, archs: list) -> np.ndarray:
+        return self.model_.predict(self.space.features(archs))
