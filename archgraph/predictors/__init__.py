@@ -8,7 +8,9 @@ from archgraph.predictors.base import BasePredictor
 from archgraph.predictors.neural import NeuralPredictor
 from archgraph.predictors.two_stage import TwoStagePredictor
 from archgraph.predictors.baselines import RandomForestPredictor, RidgePredictor
+from archgraph.predictors.tuning import TuningResult, tune_predictor
 from archgraph.predictors import space_gcn  # noqa: F401  (registers "space_gcn")
 
 __all__ = ["BasePredictor", "NeuralPredictor", "RandomForestPredictor", "RidgePredictor",
-           "TwoStagePredictor", "get_predictor", "list_predictors", "register_predictor"]
+           "TuningResult", "TwoStagePredictor", "get_predictor", "list_predictors",
+           "register_predictor", "tune_predictor"]
