@@ -58,11 +58,13 @@ class SupernetConfig:
         """This config with its ``None`` fields set to the published values of ``space``."""
         space = getattr(space, "root", space)  # a subspace is built as its whole space
         if hasattr(space, "layers"):  # a chain space
+            self._unused(space, "cells_per_stage")
             first = (space.stem or space.layers)[0]
             defaults = dict(input_resolution=first.resolution, in_channels=first.in_channels,
                             num_classes=space.num_classes or 10,
                             stem_stride=first.stride, cells_per_stage=None)
         elif space.name == "nasbench201":
+            self._unused(space, "stem_stride")
             defaults = dict(input_resolution=32, in_channels=3,
                             num_classes=getattr(space, "num_classes", 10),
                             stem_stride=None, cells_per_stage=5)
@@ -73,6 +75,11 @@ class SupernetConfig:
         filled = {k: v if getattr(self, k) is None else getattr(self, k)
                   for k, v in defaults.items()}
         return replace(self, **filled)
+
+    def _unused(self, space, field: str) -> None:
+        if getattr(self, field) is not None:
+            raise ValueError(f"The '{field}' parameter of SupernetConfig does not apply to the "
+                             f"{space.name!r} space; leave it None. Got {getattr(self, field)!r}.")
 
     def to_dict(self) -> dict:
         """Plain dict of the fields (for checkpoints and tables)."""

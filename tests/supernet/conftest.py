@@ -40,8 +40,7 @@ def tiny_data() -> TensorDataset:
 @pytest.fixture
 def small_config() -> SupernetConfig:
     """Published spaces shrunk to digits size."""
-    return SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1, num_classes=4,
-                          stem_stride=1)
+    return SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1, num_classes=4)
 
 
 @pytest.fixture(autouse=True)

@@ -28,3 +28,12 @@ def test_bad_values(kw, match):
 def test_space_without_supernet():
     with pytest.raises(TypeError, match="No supernet exists for the 'nasbench101' space"):
         SupernetConfig.published(get_search_space("nasbench101"))
+
+
+def test_fields_of_other_space_kinds_are_refused():
+    with pytest.raises(ValueError, match="'cells_per_stage' parameter of SupernetConfig does "
+                                         "not apply to the 'macro' space"):
+        SupernetConfig(cells_per_stage=2).resolve(get_search_space("macro"))
+    with pytest.raises(ValueError, match="'stem_stride' parameter of SupernetConfig does not "
+                                         "apply to the 'nasbench201' space"):
+        SupernetConfig(stem_stride=1).resolve(get_search_space("nasbench201"))

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
+from archgraph.spaces import get_search_space
 from supernet import SuperNet
 from supernet.samplers import StrictFairSampler, UniformSampler
 from supernet.train import train
@@ -84,5 +85,8 @@ def test_data_must_fit_the_config(tiny_space, tiny_data):
         train(net, many, 1, sampler=sampler)
     with pytest.raises(ValueError, match="'label_smoothing' parameter of train"):
         train(net, tiny_data, 1, sampler=sampler, label_smoothing=1.5)
+    with pytest.raises(ValueError, match="'sampler' parameter of train samples the 'macro' "
+                                         "space. Expected the model's 'tiny_chain' space"):
+        train(net, tiny_data, 1, sampler=UniformSampler(get_search_space("macro"), 0))
     with pytest.raises(TypeError, match="'epochs' parameter of train"):
         train(net, tiny_data, 1.0, sampler=sampler)
