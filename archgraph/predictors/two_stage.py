@@ -57,8 +57,9 @@ class TwoStagePredictor(NeuralPredictor):
     def _check_threshold(self) -> float:
         t = self.threshold
         if not isinstance(t, numbers.Real) or isinstance(t, bool) or not np.isfinite(t):
-            raise TypeError(f"The 'threshold' parameter of TwoStagePredictor must be a finite "
-                            f"float in the units of y. Got {t!r} instead.")
+            exc = ValueError if isinstance(t, numbers.Real) else TypeError
+            raise exc(f"The 'threshold' parameter of TwoStagePredictor must be a finite float "
+                      f"in the units of y. Got {t!r} instead.")
         return float(t)
 
     def _fit(self, archs: list, y: np.ndarray) -> None:

@@ -52,6 +52,9 @@ def test_bad_input(macro):
     with pytest.raises(TypeError, match="'threshold' parameter of TwoStagePredictor must be a "
                                         "finite float"):
         TwoStagePredictor(space=space, **kw).fit(archs[:20], y[:20])
+    with pytest.raises(ValueError, match="'threshold' parameter of TwoStagePredictor must be a "
+                                         "finite float.*Got nan"):
+        TwoStagePredictor(space=space, threshold=float("nan"), **kw).fit(archs[:20], y[:20])
     with pytest.raises(ValueError, match="leaves no positive class: 0 of 20"):
         TwoStagePredictor(space=space, threshold=1e3, **kw).fit(archs[:20], y[:20])
     with pytest.raises(ValueError, match="leaves no negative class: 20 of 20"):
