@@ -22,7 +22,7 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/archgraph demo
+	$(BIN)/python -m supernet.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,7 +7,7 @@ import importlib
 import sys
 
 #: modules of this package that define sub-commands, in the order ``--help`` lists them
-COMMANDS = ["demo", "spaces", "dataset"]
+COMMANDS = ["spaces", "dataset"]
 
 
 def build_parser() -> argparse.ArgumentParser:
