@@ -24,7 +24,7 @@ _CELLS_PER_STAGE = 5
 
 
 def _cost_tables(num_classes: int) -> dict[str, tuple[float, list[list[float]]]]:
-    """Additive (base, per-edge tables) of 'flops', 'benchmark_flops' and 'params', in millions."""
+    """Additive (base, per-edge tables) of 'flops', 'benchmark_flops' and 'params' (counts)."""
     macs = {"nor_conv_1x1": 0, "nor_conv_3x3": 0}  # conv MACs of one edge over all 15 cells
     params = {"nor_conv_1x1": 0, "nor_conv_3x3": 0}
     out_elems = 0  # output elements of one edge over all 15 cells
@@ -48,17 +48,16 @@ def _cost_tables(num_classes: int) -> dict[str, tuple[float, list[list[float]]]]
     base_params += 2 * 64 + 64 * num_classes + num_classes
     base_macs += 64 * num_classes
 
-    m = 1e-6
-    flops = [0.0, 0.0, macs["nor_conv_1x1"] * m, macs["nor_conv_3x3"] * m, 0.0]
+    flops = [0.0, 0.0, macs["nor_conv_1x1"], macs["nor_conv_3x3"], 0.0]
     # the benchmark's counter also counts 9 adds per output of an avg_pool_3x3 and 3 ops per
     # element leaving a BN layer (measured on its table, see the class docstring)
-    bench = [0.0, 0.0, (macs["nor_conv_1x1"] + 3 * out_elems) * m,
-             (macs["nor_conv_3x3"] + 3 * out_elems) * m, 9 * out_elems * m]
-    prm = [0.0, 0.0, params["nor_conv_1x1"] * m, params["nor_conv_3x3"] * m, 0.0]
+    bench = [0.0, 0.0, macs["nor_conv_1x1"] + 3 * out_elems,
+             macs["nor_conv_3x3"] + 3 * out_elems, 9 * out_elems]
+    prm = [0.0, 0.0, params["nor_conv_1x1"], params["nor_conv_3x3"], 0.0]
     n = len(NB201_EDGES)
-    return {"flops": (base_macs * m, [flops] * n),
-            "benchmark_flops": ((base_macs + pool_adds + 3 * bn_elems) * m, [bench] * n),
-            "params": (base_params * m, [prm] * n)}
+    return {"flops": (base_macs, [flops] * n),
+            "benchmark_flops": (base_macs + pool_adds + 3 * bn_elems, [bench] * n),
+            "params": (base_params, [prm] * n)}
 
 
 @register_search_space("nasbench201")
@@ -79,12 +78,12 @@ class NASBench201Space(ProductSpace):
     3 stages of 5 cells with C = 16, 32, 64 on 32x32, 16x16, 8x8 maps; residual reduction blocks
     between stages; BN-ReLU, global pooling, linear 64->``num_classes``):
 
-    - ``"params"`` (millions): conv weights (no bias) + BN affine + classifier. Equal to the
+    - ``"params"`` (count, like every space's costs; the benchmark quotes millions): conv weights (no bias) + BN affine + classifier. Equal to the
       benchmark's ``params_m`` column on all shipped CIFAR-10 and CIFAR-100 rows up to its
       6-decimal rounding (|err| <= 5e-6 M).
-    - ``"flops"`` (millions, the project's convention): multiply-accumulates of convolution and
-      linear layers only. The all-``none`` cell has 7.783040 M (10 classes).
-    - ``"benchmark_flops"`` (millions): the count of the benchmark's ``flops_m`` column, which
+    - ``"flops"`` (the project's convention): multiply-accumulates of convolution and
+      linear layers only. The all-``none`` cell has 7,783,040 (10 classes).
+    - ``"benchmark_flops"``: the count of the benchmark's ``flops_m`` column, which
       adds to the MACs 9 adds per output element of each ``avg_pool_3x3`` (4 per output of the
       shortcut pooling) and 3 ops per element leaving a BN layer. Within 0.0015 M
       (2e-4 relative) of the table on all shipped CIFAR-10 rows: the per-edge terms match to the
