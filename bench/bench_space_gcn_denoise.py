@@ -149,6 +149,8 @@ def _plot(results: dict, ms: list[int]) -> None:
                     else f"{method} (all)")
         ax.set(xscale="log", xlabel="labelled cells M", ylabel="Kendall tau vs 200-epoch truth",
                title=f"NB201 CIFAR-10, labels: {source}")
+        ax.set_xticks(ms, [str(m) for m in ms])
+        ax.minorticks_off()
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(RESULTS / "space_gcn_denoise.png", dpi=120)
