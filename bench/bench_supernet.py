@@ -156,7 +156,8 @@ def plot_groundtruth(t: pd.DataFrame, truth, flops) -> None:
         sc = ax.scatter(truth, est, c=flops / 1e3, s=12, cmap="viridis")
         ax.set_xlabel("stand-alone val. accuracy (%, mean of 2 seeds)")
         ax.set_ylabel("supernet estimate (%, BN recalibrated)")
-        ax.set_title(f"{sampler} sampling, seed 0: Kendall {kendall_tau(truth, est):.2f}")
+        label = "uniform (SPOS)" if sampler == "uniform" else "strict-fair (FairNAS)"
+        ax.set_title(f"{label}, seed 0: Kendall {kendall_tau(truth, est):.2f}")
         fig.colorbar(sc, ax=ax, label="kFLOPs (MACs)")
     a, b = t["supernet_fair_seed0_recal"], t["supernet_fair_seed1_recal"]
     axes[2].scatter(a, b, s=12, label="strict-fair")
