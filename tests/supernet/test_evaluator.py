@@ -61,3 +61,11 @@ def test_bad_inputs(trained, tiny_space, tiny_data):
         ev.evaluate(get_search_space("macro").sample(1, rng=0))
     with pytest.raises(TypeError, match="'supernet' parameter of SupernetEvaluator"):
         SupernetEvaluator(torch.nn.Linear(2, 2), tiny_data, tiny_data)
+
+
+def test_any_torch_dataset_works(trained, tiny_space, tiny_data):
+    from torch.utils.data import Subset
+
+    ev = SupernetEvaluator(trained, Subset(tiny_data, range(32)), Subset(tiny_data, range(16)),
+                           recal_batches=1, batch_size=16)
+    assert ev.evaluate(tiny_space.sample(2, rng=0)).shape == (2,)

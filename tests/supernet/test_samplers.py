@@ -29,3 +29,17 @@ def test_strict_fair_needs_equal_option_counts():
         StrictFairSampler(get_search_space("proxylessnas"), 0)
     with pytest.raises(TypeError, match="'space' parameter of UniformSampler"):
         UniformSampler("macro", 0)
+
+
+def test_one_strict_fair_step_reaches_every_option(tiny_space):
+    import torch
+
+    from supernet import SuperNet
+
+    net = SuperNet(tiny_space, random_state=0)
+    x = torch.randn(4, 1, 8, 8)
+    for arch in StrictFairSampler(tiny_space, 0).sample():  # gradients accumulate over paths
+        net(x, arch).sum().backward()
+    for block in net.blocks:
+        for op in block:
+            assert all(p.grad is not None for p in op.parameters())
