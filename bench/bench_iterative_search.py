@@ -55,8 +55,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 runs per space")
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--m-samples", type=int, default=None, help="override per space")
+    parser.add_argument("--k-top", type=int, default=None, help="override per space")
     args = parser.parse_args()
     runs = 2 if args.quick else args.runs
+    for settings in SETTINGS.values():
+        settings.update({k: v for k, v in (("m_samples", args.m_samples),
+                                           ("k_top", args.k_top)) if v is not None})
     out = {}
     for name, settings in SETTINGS.items():
         exact = TableEvaluator.from_benchmark(name)
@@ -90,7 +95,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "iterative_search.json").write_text(json.dumps(dict(results=out,
                                                                    gcn=GCN_PARAMS), indent=1))
-    print(f"\n{runs} runs per space; true accuracy (%) of the final pick, median [min, max]\n")
+    print(f"\n{runs} runs per space; settings {SETTINGS}; true accuracy (%) of the final pick, "
+          f"median [min, max]\n")
     print("| space | noise std | evaluations | gcn search | random, same budget | space best "
           "| gcn > random | round tau GCN-vs-truth | round tau noisy-vs-truth |")
     print("|---|---|---|---|---|---|---|---|---|")
