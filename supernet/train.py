@@ -1,18 +1,23 @@
 """The training loop of supernets and stand-alone networks, with exact checkpoint/resume."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
 from archgraph.utils.validation import atomic_path, check_int, check_positive
 from supernet.data import check_dataset
+from supernet.distributed import (ShardedBatchSampler, all_reduce_grads, broadcast_model,
+                                  check_same_on_all_ranks, empty_safe_collate, rank_and_world,
+                                  resolve_device, synced_batchnorm)
 
 #: tag of the checkpoints written by :func:`train`
 CHECKPOINT_FORMAT = "supernet.train/1"
@@ -39,13 +44,35 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     with different settings (model, config, hyperparameters, sampler) or a corrupted one is
     refused with a ``ValueError`` before anything is loaded.
 
+    Several processes (data parallel): when a ``torch.distributed`` process group is
+    initialized (e.g. the script runs under ``torchrun``), the same call trains on all ranks
+    together, without code changes. ``batch_size`` is then per rank: every rank draws the same
+    global batch of ``world_size * batch_size`` samples (the order of a single process) and
+    takes its contiguous slice; every rank samples the same paths (same sampler seed);
+    BatchNorm layers use the statistics of the global batch; gradients are summed over ranks
+    after weighting each rank's loss by its share of the global batch. So N processes with
+    batch size B end with the weights of one process with batch size N*B (up to float
+    rounding), and a checkpoint of one can be resumed by the other. Only rank 0 writes the
+    checkpoint and shows the progress bar; all ranks resume from it (put it on a file system
+    every rank sees). Rank 0's weights are copied to all ranks at the start, and different
+    data or sampler seeds on different ranks are refused. For example, with a script
+    ``train_supernet.py`` calling ``torch.distributed.init_process_group("gloo")`` (``"nccl"``
+    on GPUs) and then this function::
+
+        torchrun --nproc_per_node=2 train_supernet.py
+        torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d \\
+            --rdzv-endpoint=HOST:29500 train_supernet.py          # on each of 2 machines
+
+    or the ready-made command line: ``torchrun --nproc_per_node=2 -m supernet --space digits5
+    --checkpoint supernet.pt``.
+
     Args:
         model: a :class:`~supernet.SuperNet` (with ``sampler``) or any ``nn.Module``.
         train_data: a torch ``Dataset`` of ``(image, label)`` pairs.
         epochs: total epochs of the schedule.
         sampler: path sampler (:class:`~supernet.samplers.UniformSampler`,
             :class:`~supernet.samplers.StrictFairSampler`); its ``rng`` is checkpointed.
-        batch_size: mini-batch size.
+        batch_size: mini-batch size (per rank when distributed).
         lr, momentum, weight_decay: SGD settings (default 0.05, 0.9, 4e-5; Nesterov). Leave
             them ``None`` when passing ``optimizer``.
         label_smoothing: label smoothing of the cross-entropy, in [0, 1).
@@ -54,8 +81,9 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
         checkpoint: path of the checkpoint file (``None``: no checkpoint).
         stop_after: stop after this epoch (a time-boxed run to be resumed later).
         random_state: seed of the data order.
-        device: device of training (the model is moved there).
-        progress: show a progress bar.
+        device: device of training (the model is moved there); when distributed, ``"cuda"``
+            means ``cuda:LOCAL_RANK``.
+        progress: show a progress bar (rank 0 only).
 
     Returns:
         One dict per epoch trained so far (resumed ones included): ``epoch``, ``loss``,
@@ -94,9 +122,15 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
                          f"{sampler.space.name!r} space. Expected the model's "
                          f"{model.space.name!r} space.")
 
+    rank, world = rank_and_world()
+    device = resolve_device(device, rank, world)
     model.to(device)
     gen = torch.Generator().manual_seed(random_state)
-    loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, generator=gen)
+    # every rank draws the global batches of one process and takes its slice of each
+    batches = BatchSampler(RandomSampler(train_data, generator=gen), batch_size * world,
+                           drop_last=False)
+    loader = DataLoader(train_data, batch_sampler=ShardedBatchSampler(batches, rank, world),
+                        collate_fn=empty_safe_collate(train_data), generator=gen)
     steps = epochs * len(loader)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -104,7 +138,7 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
         model=type(model).__name__, space=getattr(getattr(model, "space", None), "name", None),
         config=config.to_dict() if config is not None else None,
         parameters=[[k, list(v.shape)] for k, v in model.state_dict().items()],
-        epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+        epochs=epochs, batch_size=batch_size * world, lr=lr, momentum=momentum,
         weight_decay=weight_decay, label_smoothing=float(label_smoothing), optimizer=opt_name,
         sampler=repr(sampler) if sampler is not None else None, random_state=random_state,
         num_train=len(train_data))
@@ -112,31 +146,60 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     history: list[dict] = []
     if checkpoint is not None and Path(checkpoint).exists():
         history = _load(checkpoint, fingerprint, model, opt, sched, gen, sampler)
+    if world > 1:
+        check_same_on_all_ranks(
+            (fingerprint, len(history), gen.get_state().tolist(),
+             sampler.rng.bit_generator.state if sampler is not None else None),
+            "training settings, data seed, sampler seed or resumed checkpoint", device)
+        broadcast_model(model)
     last = epochs if stop_after is None else stop_after
-    bar = tqdm(range(len(history), last), desc="train", disable=not progress, unit="epoch")
-    for epoch in bar:
-        t0 = time.perf_counter()
-        model.train()
-        total_loss = correct = seen = 0.0
-        for x, y in loader:
-            x, y = x.to(device), y.to(device)                # [B, C, R, R], [B]
-            opt.zero_grad(set_to_none=True)
-            paths = sampler.sample() if sampler is not None else [None]
-            for arch in paths:
-                logits = model(x) if arch is None else model(x, arch)   # [B, num_classes]
+    bar = tqdm(range(len(history), last), desc="train", disable=not progress or rank != 0,
+               unit="epoch")
+    with synced_batchnorm(model) if world > 1 else contextlib.nullcontext():
+        for epoch in bar:
+            history.append(_epoch(epoch + 1, model, loader, sampler, opt, sched, criterion,
+                                  device, len(train_data), batch_size * world, world))
+            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}",
+                            acc=f"{history[-1]['train_acc']:.3f}")
+            if checkpoint is not None and rank == 0:
+                _save(checkpoint, fingerprint, model, opt, sched, gen, sampler, history)
+            if checkpoint is not None and world > 1:
+                dist.barrier()  # the checkpoint is complete when any rank goes on
+    return history
+
+
+def _epoch(epoch, model, loader, sampler, opt, sched, criterion, device, num_train,
+           global_batch, world) -> dict:
+    """Train epoch number ``epoch``; its loss and accuracy are over the whole data (all
+    ranks)."""
+    t0 = time.perf_counter()
+    model.train()
+    total_loss = correct = 0.0
+    for step, (x, y) in enumerate(loader):
+        x, y = x.to(device), y.to(device)                    # [b, C, R, R], [b]
+        # share of the global batch: the weighted local means add up to the global mean
+        share = len(y) / min(global_batch, num_train - step * global_batch)
+        opt.zero_grad(set_to_none=True)
+        paths = sampler.sample() if sampler is not None else [None]
+        for arch in paths:
+            logits = model(x) if arch is None else model(x, arch)   # [b, num_classes]
+            if len(y):
                 loss = criterion(logits, y) / len(paths)
-                loss.backward()
                 total_loss += loss.item() * len(y)
                 correct += (logits.argmax(1) == y).sum().item() / len(paths)
-            seen += len(y)
-            opt.step()
-            sched.step()
-        history.append(dict(epoch=epoch + 1, loss=total_loss / seen, train_acc=correct / seen,
-                            lr=sched.get_last_lr()[0], seconds=time.perf_counter() - t0))
-        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
-        if checkpoint is not None:
-            _save(checkpoint, fingerprint, model, opt, sched, gen, sampler, history)
-    return history
+            else:  # an empty slice of a short last batch still joins the collectives
+                loss = logits.sum() * 0.0
+            (loss * share).backward()
+        if world > 1:
+            all_reduce_grads(model)
+        opt.step()
+        sched.step()
+    totals = torch.tensor([total_loss, correct], dtype=torch.float64, device=device)
+    if world > 1:
+        dist.all_reduce(totals)
+    return dict(epoch=epoch, loss=totals[0].item() / num_train,
+                train_acc=totals[1].item() / num_train, lr=sched.get_last_lr()[0],
+                seconds=time.perf_counter() - t0)
 
 
 def _save(path, fingerprint, model, opt, sched, gen, sampler, history) -> None:
