@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--m-samples", type=int, default=None, help="override per space")
     parser.add_argument("--k-top", type=int, default=None, help="override per space")
     args = parser.parse_args()
+    tag = "_quick" if args.quick else ""  # a smoke run keeps the full results
     runs = 2 if args.quick else args.runs
     for settings in SETTINGS.values():
         settings.update({k: v for k, v in (("m_samples", args.m_samples),
@@ -93,7 +94,7 @@ def main() -> None:
                          size=len(truth), settings=settings)
 
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "iterative_search.json").write_text(json.dumps(dict(results=out,
+    (RESULTS / f"iterative_search{tag}.json").write_text(json.dumps(dict(results=out,
                                                                    gcn=GCN_PARAMS), indent=1))
     print(f"\n{runs} runs per space; settings {SETTINGS}; true accuracy (%) of the final pick, "
           f"median [min, max]\n")
@@ -113,10 +114,10 @@ def main() -> None:
               f"| {fmt('gcn')} | {fmt('random')} | {r['best']:.2f} | {wins}/{len(rows)} "
               f"({ties} ties) | {np.median([x['tau_truth'] for x in rows]):.2f} | "
               f"{np.median([x['tau_eval_truth'] for x in rows]):.2f} |")
-    _plot(out)
+    _plot(out, RESULTS / f"iterative_search{tag}.png")
 
 
-def _plot(out: dict) -> None:
+def _plot(out: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -130,7 +131,7 @@ def _plot(out: dict) -> None:
         ax.set(title=f"{name}: noisy evaluator (tau 0.5)", ylabel="true accuracy of pick (%)")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "iterative_search.png", dpi=120)
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="M = 200 and one seed")
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
+    tag = "_quick" if args.quick else ""  # a smoke run keeps the full results
     ms = [200] if args.quick else [200, 500, 1000, 2000]
     seeds = range(1) if args.quick else range(args.seeds)
 
@@ -112,7 +113,7 @@ def main() -> None:
         1000 + s).normal(size=len(space))) for s in seeds], "valid_12": [kendall_tau(z_true, low)]}
 
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "space_gcn_denoise.json").write_text(json.dumps(
+    (RESULTS / f"space_gcn_denoise{tag}.json").write_text(json.dumps(
         dict(results=results, sigma=sigma, full_tau=full_tau, gcn=GCN_PARAMS), indent=1))
     for source, rows in results.items():
         print(f"\n### {source}: tau(z, z_true) over all 15,625 = "
@@ -131,10 +132,10 @@ def main() -> None:
                         vals = [r[part][key] for r in sel if part in r]
                         cells.append(f"{np.median(vals):.3f}" if vals else "-")
                 print(f"| {m} | {method} | " + " | ".join(cells) + " |")
-    _plot(results, ms)
+    _plot(results, ms, RESULTS / f"space_gcn_denoise{tag}.png")
 
 
-def _plot(results: dict, ms: list[int]) -> None:
+def _plot(results: dict, ms: list[int], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -153,7 +154,7 @@ def _plot(results: dict, ms: list[int]) -> None:
         ax.minorticks_off()
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "space_gcn_denoise.png", dpi=120)
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--max-memory-gb", type=float, default=16.0)
     parser.add_argument("--child", nargs=2, metavar=("LAYERS", "GRAPH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    tag = "_quick" if args.quick else ""  # a smoke run keeps the full results
     if args.child:
         row = run_one(int(args.child[0]), args.child[1], args.m, args.epochs, args.hidden,
                       args.seed, args.max_memory_gb)
@@ -102,7 +103,7 @@ def main() -> None:
                 rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "space_gcn_scale.json").write_text(json.dumps(rows, indent=1))
+    (RESULTS / f"space_gcn_scale{tag}.json").write_text(json.dumps(rows, indent=1))
     print(f"\nFairNAS subspaces, M = {args.m} labels, {epochs} epochs, hidden {args.hidden}, "
           f"2 GCN layers, budget {args.max_memory_gb} GiB\n")
     print("| layers | nodes | graph | fit (s) | lookup table (s) | total (s) | CPU time (s) "
@@ -118,10 +119,10 @@ def main() -> None:
             est = f"{r['estimate_gb']:.1f}" if "estimate_gb" in r else "-"
             print(f"| {r['layers']} | {r.get('nodes', '-')} | {r['graph']} | "
                   f"{r['status']}: {r.get('message', '')} | - | - | - | - | {est} |")
-    _plot(rows)
+    _plot(rows, RESULTS / f"space_gcn_scale{tag}.png")
 
 
-def _plot(rows: list[dict]) -> None:
+def _plot(rows: list[dict], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -139,7 +140,7 @@ def _plot(rows: list[dict]) -> None:
     for ax in axes:
         ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "space_gcn_scale.png", dpi=120)
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":
