@@ -3,9 +3,9 @@ materialized, ``KroneckerAdjacency`` implicit, edge weights from ``similarity``)
 from archgraph.graphs.arch_graph import make_arch_graph, validate_arch_graph
 from archgraph.graphs.kronecker import KroneckerAdjacency
 from archgraph.graphs.similarity import assigned_similarity, check_similarity, measured_similarity
-from archgraph.graphs.space_graph import (normalized_adjacency, space_graph,
-                                          space_node_features)
+from archgraph.graphs.space_graph import (SymmetricSparseAdjacency, normalized_adjacency,
+                                          space_graph, space_node_features)
 
 __all__ = ["make_arch_graph", "validate_arch_graph", "KroneckerAdjacency", "assigned_similarity",
            "check_similarity", "measured_similarity", "normalized_adjacency", "space_graph",
-           "space_node_features"]
+           "space_node_features", "SymmetricSparseAdjacency"]
