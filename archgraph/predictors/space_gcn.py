@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from tqdm.auto import trange
 
 from archgraph.graphs.kronecker import KroneckerAdjacency
+from archgraph.graphs.similarity import check_similarity
 from archgraph.graphs.space_graph import (FEATURES, SymmetricSparseAdjacency,
                                           check_product_space, materialized_memory_gb,
                                           normalized_adjacency, num_node_features, space_graph,
@@ -106,8 +107,9 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
         """Estimated peak memory (GiB) of fitting ``space`` in the given graph form."""
         n = len(space)
         d = num_node_features(space.num_options, self.features)
-        # features + propagated features, hidden activations kept for backward (pre/post
-        # ReLU, gradient, Adam-free since parameters are tiny), prediction buffers
+        # input and propagated features [N, d]; per hidden layer its activation, gradient and
+        # propagation buffers [N, hidden]; 1-channel outputs and prediction buffers.
+        # Parameters and optimizer state are negligible.
         per_node = 2 * d + 4 * self.hidden * max(1, self.layers - 1) + 12
         gb = n * 4 * per_node / 2 ** 30
         if graph == "materialized":
@@ -145,6 +147,8 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
         if len(np.unique(nodes)) < 2:
             raise ValueError(f"{owner}.fit needs at least 2 distinct labelled architectures. "
                              f"Got {len(np.unique(nodes))}.")
+        if self.similarity is not None:
+            check_similarity(self.similarity, space.num_options, owner)
         graph = self.graph
         estimate = self.memory_estimate_gb(space, graph)
         check_memory(estimate, self.max_memory_gb,

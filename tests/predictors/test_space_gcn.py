@@ -118,8 +118,10 @@ def test_errors():
         SpaceGCNPredictor(sub).fit(sub.sample(3, rng=0) + [outside], np.arange(4.0))
     with pytest.raises(ValueError, match="must all name one registered space"):
         SpaceGCNPredictor().fit([ChoiceArch("toy", (0,)), ChoiceArch("other", (1,))], [0, 1])
-    with pytest.raises(ValueError, match="shape \\(4, 4\\) at layer 0"):
-        SpaceGCNPredictor(space, similarity=[np.zeros((2, 2))] * 4).fit(archs, y)
+    for graph in ("implicit", "materialized"):
+        with pytest.raises(ValueError, match="shape \\(4, 4\\) at layer 0"):
+            SpaceGCNPredictor(space, similarity=[np.zeros((2, 2))] * 4,
+                              graph=graph).fit(archs, y)
     big = toy((6,) * 9)
     with pytest.raises(MemoryError, match="10,077,696-node space .* more than the "
                                           "'max_memory_gb' budget of 0.50 GiB"):
