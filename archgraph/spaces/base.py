@@ -105,6 +105,12 @@ class SearchSpace(ABC):
 class ProductSpace(SearchSpace):
     """Layer ``l`` picks one of ``len(options[l])`` named options, independently.
 
+    ``ProductSpace(name, options)`` is usable as it is (e.g. for a hyperparameter grid or a toy
+    space). String form: one digit per layer, layer 1 first (``"01201120"``), when every layer
+    has at most 10 options; else the choices joined by ``'-'`` (``"0-11-3"``). Graph form:
+    ``input -> layer 1 -> ... -> layer L -> output``, node ops one-hot over
+    ``op_names = ("input", <distinct option names in order of first use>, "output")``.
+
     Costs are additive: ``cost(arch) = base + sum_l table_l[choice_l]``; subclasses register
     tables with :meth:`_set_cost` and every architecture of a (sub)space is costed at once with
     :meth:`costs` (no Python loop over architectures).
@@ -119,6 +125,9 @@ class ProductSpace(SearchSpace):
         self.layer_names = tuple(layer_names) if layer_names is not None else tuple(
             f"layer{l}" for l in range(len(self.options)))
         self._cost_tables: dict[str, tuple[float, list[np.ndarray]]] = {}
+        distinct = list(dict.fromkeys(o for opts in self.options for o in opts))
+        self.op_names = ("input", *distinct, "output")
+        self._node_ops = [[self.op_names.index(o) for o in opts] for opts in self.options]
 
     # -- structure ---------------------------------------------------------------------
     @property
@@ -136,6 +145,38 @@ class ProductSpace(SearchSpace):
 
     def __len__(self) -> int:
         return int(np.prod(self.num_options, dtype=object))
+
+    # -- strings and graphs (chain form; NAS-Bench-201 and subspaces override) ----------
+    def _digits(self) -> bool:
+        return max(self.num_options) <= 10
+
+    def to_str(self, arch) -> str:
+        arch = self.validate(arch)
+        sep = "" if self._digits() else "-"
+        return sep.join(str(c) for c in arch.choices)
+
+    def from_str(self, s: str) -> ChoiceArch:
+        if not isinstance(s, str):
+            raise TypeError(f"An architecture string of the {self.name!r} space must be a str. "
+                            f"Got {type(s).__name__} instead.")
+        ranges = ", ".join(f"0..{o - 1}" for o in self.num_options)
+        if self._digits():
+            form, parts = f"{self.num_layers} digits (layer 1 first)", list(s)
+        else:
+            form, parts = f"{self.num_layers} integers joined by '-'", s.split("-")
+        if len(parts) != self.num_layers or not all(p.isdigit() and p.isascii() for p in parts):
+            raise ValueError(f"An architecture string of the {self.name!r} space is {form}, "
+                             f"with per-layer ranges [{ranges}]. Got {s!r}.")
+        return self.validate(ChoiceArch(self.name, tuple(int(p) for p in parts)))
+
+    def to_graph(self, arch, y: float | None = None) -> Data:
+        # imported here: archgraph.graphs imports this module
+        from archgraph.graphs.arch_graph import make_arch_graph
+
+        arch = self.validate(arch)
+        ops = [0, *(n[c] for n, c in zip(self._node_ops, arch.choices)), self.num_ops - 1]
+        edges = [(i, i + 1) for i in range(self.num_layers + 1)]
+        return make_arch_graph(ops, edges, self.num_ops, y)
 
     # -- architectures <-> choice matrices ----------------------------------------------
     def validate(self, arch) -> ChoiceArch:

@@ -36,9 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from torch_geometric.data import Data
 
-from archgraph.graphs.arch_graph import make_arch_graph
 from archgraph.spaces.base import ChoiceArch, ProductSpace
 from archgraph.spaces.costs import (OpSpec, keeps_shape, linear_cost, op_cost, out_resolution,
                                     parse_op)
@@ -128,10 +126,7 @@ class ChainSpace(ProductSpace):
         num_classes: outputs of the final linear layer (``None``: no classifier).
         default: op name per layer of :meth:`default_arch` (default: each layer's first option).
 
-    String form: one digit per layer, layer 1 first (``"01201120"``), when every layer has at
-    most 10 options; else the choices joined by ``'-'`` (``"0-11-3"``).
-    Graph form: ``input -> layer 1 -> ... -> layer L -> output``, node ops one-hot over
-    ``op_names = ("input", <distinct option names in order of first use>, "output")``.
+    String and graph forms are those of :class:`ProductSpace`.
     """
 
     def __init__(self, name: str, layers: Sequence, stem: Sequence = (), head: Sequence = (),
@@ -160,10 +155,6 @@ class ChainSpace(ProductSpace):
         self.num_classes = None if num_classes is None else check_int(
             num_classes, "num_classes", f"ChainSpace {name!r}", low=1)
         super().__init__(name, [r.options for r in self.layers], [r.name for r in self.layers])
-        distinct = list(dict.fromkeys(o for r in self.layers for o in r.options))
-        self.op_names = ("input", *distinct, "output")
-        self._node_ops = [[self.op_names.index(o) for o in r.options] for r in self.layers]
-        self._edges = [(i, i + 1) for i in range(self.num_layers + 1)]
         self._default = self.from_ops(default) if default is not None else ChoiceArch(
             name, (0,) * self.num_layers)
         self._set_additive_costs()
@@ -220,33 +211,6 @@ class ChainSpace(ProductSpace):
     def default_arch(self) -> ChoiceArch:
         """The space's default start architecture (e.g. all ``k3_e6`` for FairNAS)."""
         return self._default
-
-    def _digits(self) -> bool:
-        return max(self.num_options) <= 10
-
-    def to_str(self, arch) -> str:
-        arch = self.validate(arch)
-        sep = "" if self._digits() else "-"
-        return sep.join(str(c) for c in arch.choices)
-
-    def from_str(self, s: str) -> ChoiceArch:
-        if not isinstance(s, str):
-            raise TypeError(f"An architecture string of the {self.name!r} space must be a str. "
-                            f"Got {type(s).__name__} instead.")
-        ranges = ", ".join(f"0..{o - 1}" for o in self.num_options)
-        if self._digits():
-            form, parts = f"{self.num_layers} digits (layer 1 first)", list(s)
-        else:
-            form, parts = f"{self.num_layers} integers joined by '-'", s.split("-")
-        if len(parts) != self.num_layers or not all(p.isdigit() and p.isascii() for p in parts):
-            raise ValueError(f"An architecture string of the {self.name!r} space is {form}, "
-                             f"with per-layer ranges [{ranges}]. Got {s!r}.")
-        return self.validate(ChoiceArch(self.name, tuple(int(p) for p in parts)))
-
-    def to_graph(self, arch, y: float | None = None) -> Data:
-        arch = self.validate(arch)
-        ops = [0, *(n[c] for n, c in zip(self._node_ops, arch.choices)), self.num_ops - 1]
-        return make_arch_graph(ops, self._edges, self.num_ops, y)
 
     def __repr__(self) -> str:
         return f"ChainSpace(name={self.name!r}, num_layers={self.num_layers}, size={len(self)})"

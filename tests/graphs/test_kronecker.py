@@ -5,26 +5,11 @@ import torch
 from archgraph.graphs.kronecker import KroneckerAdjacency
 from archgraph.graphs.similarity import assigned_similarity
 from archgraph.graphs.space_graph import normalized_adjacency, space_graph
-from archgraph.spaces import ChoiceArch, ProductSpace
-
-
-class Toy(ProductSpace):
-    """A bare product space (layer l: options op0..op{O_l - 1})."""
-
-    op_names = ("op",)
-
-    def from_str(self, s):
-        return ChoiceArch(self.name, tuple(int(c) for c in s.split("-")))
-
-    def to_str(self, arch):
-        return "-".join(str(c) for c in arch.choices)
-
-    def to_graph(self, arch, y=None):
-        raise NotImplementedError
+from archgraph.spaces import ProductSpace
 
 
 def toy(num_options=(3, 2, 4)):
-    return Toy("toy", [[f"op{i}" for i in range(o)] for o in num_options])
+    return ProductSpace("toy", [[f"op{i}" for i in range(o)] for o in num_options])
 
 
 def random_similarity(num_options, rng):

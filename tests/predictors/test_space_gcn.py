@@ -9,23 +9,8 @@ from archgraph.spaces import ChoiceArch, ProductSpace, get_search_space
 from archgraph.utils.validation import NotFittedError
 
 
-class Toy(ProductSpace):
-    """A bare product space (layer l: options op0..op{O_l - 1})."""
-
-    op_names = ("op",)
-
-    def from_str(self, s):
-        return ChoiceArch(self.name, tuple(int(c) for c in s.split("-")))
-
-    def to_str(self, arch):
-        return "-".join(str(c) for c in arch.choices)
-
-    def to_graph(self, arch, y=None):
-        raise NotImplementedError
-
-
 def toy(num_options=(4, 3, 4, 2)):
-    space = Toy("toy", [[f"op{i}" for i in range(o)] for o in num_options])
+    space = ProductSpace("toy", [[f"op{i}" for i in range(o)] for o in num_options])
     space._set_cost("flops", 10.0, [np.arange(o) * 2.0 for o in num_options])
     return space
 

@@ -5,26 +5,11 @@ import pytest
 from archgraph.evaluators import TableEvaluator
 from archgraph.lookup import LookupTable
 from archgraph.search.iterative import iterative_search
-from archgraph.spaces import ChoiceArch, ProductSpace
-
-
-class Toy(ProductSpace):
-    """A bare product space (layer l: options op0..op{O_l - 1})."""
-
-    op_names = ("op",)
-
-    def from_str(self, s):
-        return ChoiceArch(self.name, tuple(int(c) for c in s.split("-")))
-
-    def to_str(self, arch):
-        return "-".join(str(c) for c in arch.choices)
-
-    def to_graph(self, arch, y=None):
-        raise NotImplementedError
+from archgraph.spaces import ProductSpace
 
 
 def toy_problem(noise_std=0.0, num_options=(3,) * 6):
-    space = Toy("toy", [[f"op{i}" for i in range(o)] for o in num_options])
+    space = ProductSpace("toy", [[f"op{i}" for i in range(o)] for o in num_options])
     space._set_cost("flops", 0.0, [np.arange(o, dtype=float) for o in num_options])
     choices = space.all_choices(np.int64)
     acc = (choices * np.array([1.0, -1.0, 0.5, 2.0, -0.5, 1.5])).sum(1)  # additive truth

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgraph.spaces import ChoiceArch, Subspace, get_search_space
+from archgraph.graphs import validate_arch_graph
+from archgraph.spaces import ChoiceArch, ProductSpace, Subspace, get_search_space
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,20 @@ def test_nested_subspace_and_supercell(space):
     np.testing.assert_array_equal(merged.costs("flops"), space.cost("flops", archs))
     with pytest.raises(ValueError, match="outside the subspace: layers \\(0, 1\\) are \\(0, 0\\)"):
         merged.validate(base)
+
+
+def test_plain_product_space_strings_and_graphs():
+    small = ProductSpace("grid", [["a", "b"], ["a", "c", "d"]])
+    big = ProductSpace("wide", [[f"o{i}" for i in range(12)]] * 2)
+    assert small.op_names == ("input", "a", "b", "c", "d", "output")
+    for space in (small, big):
+        for arch in space.sample(5, rng=0):
+            assert space.from_str(space.to_str(arch)) == arch
+            graph = validate_arch_graph(space.to_graph(arch), space.num_ops)
+            assert graph.num_nodes == space.num_layers + 2
+    assert small.to_str(ChoiceArch("grid", (1, 2))) == "12"
+    assert big.to_str(ChoiceArch("wide", (11, 3))) == "11-3"
+    with pytest.raises(ValueError, match="2 integers joined by '-'"):
+        big.from_str("11")
+    with pytest.raises(TypeError, match="must be a str"):
+        small.from_str(12)
