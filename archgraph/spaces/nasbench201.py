@@ -104,6 +104,11 @@ class NASBench201Space(ProductSpace):
         for metric, (base, tables) in _cost_tables(self.num_classes).items():
             self._set_cost(metric, base, tables)
 
+    def default_arch(self) -> ChoiceArch:
+        """The all-``nor_conv_3x3`` cell, the start of iterative searches (choice 0 everywhere
+        would be the all-``none`` cell, whose output is disconnected)."""
+        return ChoiceArch(self.name, (NB201_OPS.index("nor_conv_3x3"),) * len(NB201_EDGES))
+
     # -- strings -------------------------------------------------------------------------
     def from_str(self, s: str) -> ChoiceArch:
         """Parse the official string, e.g. ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|``."""

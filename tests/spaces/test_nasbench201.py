@@ -146,3 +146,10 @@ def test_costs_match_benchmark(shared_data, dataset, num_classes):
     np.testing.assert_allclose(space.cost("benchmark_flops", archs) / 1e6, flops, rtol=0, atol=1.5e-3)
     # the project's FLOPs (conv + linear MACs) never exceed the benchmark's broader count
     assert np.all(space.cost("flops", archs) / 1e6 < flops)
+
+
+def test_default_arch_is_the_all_conv3x3_cell():
+    space = get_search_space("nasbench201")
+    arch = space.default_arch()
+    assert space.to_str(arch).count("nor_conv_3x3") == 6
+    assert space.to_graph(arch).num_nodes == 8
