@@ -6,6 +6,23 @@ with BatchNorm recalibration through :class:`SupernetEvaluator` (archgraph's ``E
 >>> from supernet import SuperNet, SupernetConfig
 >>> space = get_search_space("macro")
 >>> net = SuperNet(space, SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1))
+
+Command line: ``python -m supernet --space digits5 --epochs 30 --sampler uniform --checkpoint
+supernet.pt`` trains on the digits data and writes the checkpoint that ``archgraph dataset build
+--evaluator supernet --option checkpoint=supernet.pt`` reads (``python -m supernet -h``).
+
+Scaling out: :func:`train` runs unchanged on several processes (data parallel) whenever a
+``torch.distributed`` process group is initialized. ``--batch-size`` / ``batch_size`` is per
+process; N processes with batch B end with the weights of one process with batch N*B (same data
+order, same paths, BatchNorm over the global batch, summed gradients), and their checkpoints
+are interchangeable. On one machine::
+
+    torchrun --standalone --nproc_per_node=2 -m supernet --space digits5 --checkpoint sn.pt
+
+On several (each runs the same command; ``--device cuda`` uses ``cuda:LOCAL_RANK``)::
+
+    torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 \\
+        -m supernet --space digits5 --device cuda --checkpoint /shared/sn.pt
 """
 from supernet.bn_recal import recalibrate_bn
 from supernet.config import SupernetConfig

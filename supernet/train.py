@@ -1,8 +1,12 @@
-"""The training loop of supernets and stand-alone networks, with exact checkpoint/resume."""
+"""The training loop of supernets and stand-alone networks, with exact checkpoint/resume, and
+the training command line (``python -m supernet``, see :func:`main`)."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -52,19 +56,20 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     BatchNorm layers use the statistics of the global batch; gradients are summed over ranks
     after weighting each rank's loss by its share of the global batch. So N processes with
     batch size B end with the weights of one process with batch size N*B (up to float
-    rounding), and a checkpoint of one can be resumed by the other. Only rank 0 writes the
-    checkpoint and shows the progress bar; all ranks resume from it (put it on a file system
-    every rank sees). Rank 0's weights are copied to all ranks at the start, and different
+    rounding, which training amplifies as it would any 1e-7 change of the weights), and a
+    checkpoint of one can be resumed by the other. Only rank 0 writes the checkpoint and shows
+    the progress bar; all ranks resume from it (put it on a file system every rank sees).
+    Rank 0's weights are copied to all ranks at the start, and different
     data or sampler seeds on different ranks are refused. For example, with a script
     ``train_supernet.py`` calling ``torch.distributed.init_process_group("gloo")`` (``"nccl"``
     on GPUs) and then this function::
 
-        torchrun --nproc_per_node=2 train_supernet.py
-        torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d \\
+        torchrun --standalone --nproc_per_node=2 train_supernet.py
+        torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d \
             --rdzv-endpoint=HOST:29500 train_supernet.py          # on each of 2 machines
 
-    or the ready-made command line: ``torchrun --nproc_per_node=2 -m supernet --space digits5
-    --checkpoint supernet.pt``.
+    or the ready-made command line (:func:`main`): ``torchrun --standalone --nproc_per_node=2
+    -m supernet --space digits5 --checkpoint supernet.pt``.
 
     Args:
         model: a :class:`~supernet.SuperNet` (with ``sampler``) or any ``nn.Module``.
@@ -266,3 +271,75 @@ def _load(path, fingerprint, model, opt, sched, gen, sampler) -> list[dict]:
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m supernet``: train a supernet on the digits training split.
+
+    The checkpoint is the one ``archgraph dataset build --evaluator supernet --option
+    checkpoint=PATH`` reads; rerunning the command resumes it. Under ``torchrun`` every process
+    trains its slice of each batch (``--batch-size`` is per process), e.g.
+    ``torchrun --standalone --nproc_per_node=2 -m supernet --space digits5 --checkpoint sn.pt``.
+    Returns the exit status (2 on bad arguments).
+    """
+    prog = "python -m supernet"
+    p = argparse.ArgumentParser(prog=prog, description=(
+        "Train a weight-sharing supernet on scikit-learn's 8x8 digits (training split)."))
+    p.add_argument("--space", default="digits5",
+                   help="registered chain space or nasbench201 (default: digits5)")
+    p.add_argument("--epochs", type=int, default=30, help="epochs of the schedule (default 30)")
+    p.add_argument("--sampler", choices=("uniform", "fair"), default="uniform",
+                   help="uniform single-path (SPOS) or strict-fair (FairNAS) sampling")
+    p.add_argument("--checkpoint", required=True,
+                   help="checkpoint file, written after every epoch and resumed if present")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the weights, the data order and the paths (default 0)")
+    p.add_argument("--batch-size", type=int, default=64, help="batch size per process")
+    p.add_argument("--lr", type=float, default=0.05, help="initial SGD learning rate")
+    p.add_argument("--width-mult", type=float, default=1.0, help="channel multiplier")
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="in [0, 1)")
+    p.add_argument("--stop-after", type=int, default=None,
+                   help="stop after this epoch (resume later with the same command)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default) or cuda (cuda:LOCAL_RANK under torchrun)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    own_group = False
+    try:
+        from archgraph.spaces import get_search_space, list_search_spaces
+        from archgraph.utils.validation import check_one_of
+        from supernet.config import SupernetConfig
+        from supernet.data import load_digits
+        from supernet.samplers import StrictFairSampler, UniformSampler
+        from supernet.supernet import SuperNet
+
+        space = get_search_space(check_one_of(args.space, "--space", list_search_spaces(), prog))
+        config = SupernetConfig(width_mult=args.width_mult, input_resolution=8, in_channels=1,
+                                num_classes=10)
+        net = SuperNet(space, config, random_state=args.seed)
+        sampler = (UniformSampler if args.sampler == "uniform" else StrictFairSampler)(
+            space, args.seed)
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
+            own_group = True
+        history = train(net, load_digits("train"), args.epochs, sampler=sampler,
+                        batch_size=args.batch_size, lr=args.lr,
+                        label_smoothing=args.label_smoothing, checkpoint=args.checkpoint,
+                        stop_after=args.stop_after, random_state=args.seed, device=args.device,
+                        progress=not args.quiet)
+        if rank_and_world()[0] == 0:
+            last = history[-1]
+            print(f"{args.checkpoint}: {space.name} supernet, epoch {last['epoch']}/"
+                  f"{args.epochs}, loss {last['loss']:.3f}, train accuracy "
+                  f"{100 * last['train_acc']:.1f}%")
+    except (ValueError, TypeError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if own_group:
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
