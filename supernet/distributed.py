@@ -25,9 +25,18 @@ from torch.utils.data import Dataset, Sampler, default_collate
 
 
 def rank_and_world() -> tuple[int, int]:
-    """``(rank, world_size)`` of the default process group, ``(0, 1)`` without one."""
+    """``(rank, world_size)`` of the default process group, ``(0, 1)`` without one.
+
+    Raises ``RuntimeError`` when a launcher started several processes (``WORLD_SIZE`` > 1,
+    as ``torchrun`` sets) but no process group is initialized: each would train alone.
+    """
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RuntimeError(f"{os.environ['WORLD_SIZE']} processes were launched (WORLD_SIZE) "
+                           f"but no torch.distributed process group is initialized; call "
+                           f"torch.distributed.init_process_group('gloo') ('nccl' on GPUs) "
+                           f"before training.")
     return 0, 1
 
 

@@ -59,8 +59,9 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     rounding, which training amplifies as it would any 1e-7 change of the weights), and a
     checkpoint of one can be resumed by the other. Only rank 0 writes the checkpoint and shows
     the progress bar; all ranks resume from it (put it on a file system every rank sees).
-    Rank 0's weights are copied to all ranks at the start, and different
-    data or sampler seeds on different ranks are refused. For example, with a script
+    Rank 0's weights are copied to all ranks at the start; different data or sampler seeds on
+    different ranks are refused, and so are processes launched (``WORLD_SIZE`` > 1) without a
+    process group (``RuntimeError``). For example, with a script
     ``train_supernet.py`` calling ``torch.distributed.init_process_group("gloo")`` (``"nccl"``
     on GPUs) and then this function::
 

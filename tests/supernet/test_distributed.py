@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import BatchSampler, SequentialSampler, TensorDataset
 
 from supernet import SuperNet
-from supernet.distributed import ShardedBatchSampler, resolve_device
+from supernet.distributed import ShardedBatchSampler, rank_and_world, resolve_device
 from supernet.samplers import StrictFairSampler
 from supernet.train import load_checkpoint, train
 
@@ -66,6 +66,14 @@ def test_resolve_device(monkeypatch):
     assert resolve_device("cuda", 3, 1) == torch.device("cuda")
     assert resolve_device("cuda:0", 3, 4) == torch.device("cuda", 0)
     assert resolve_device("cpu", 3, 4) == torch.device("cpu")
+
+
+def test_launched_without_a_process_group(tiny_space, tiny_data, monkeypatch):
+    assert rank_and_world() == (0, 1)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(RuntimeError, match="2 processes were launched .* no torch.distributed "
+                                           "process group is initialized"):
+        train(SuperNet(tiny_space), tiny_data, 1, sampler=StrictFairSampler(tiny_space, 0))
 
 
 @pytest.mark.slow
