@@ -72,17 +72,17 @@ def table_tau(title, res, ns, fit_s=None):
     return "\n".join(lines)
 
 
-def bench_nb201(ns, seeds):
+def bench_nb201(ns, seeds, suffix=""):
     space = get_search_space("nasbench201")
     df = load_nasbench201()
     archs = [space.from_str(s) for s in df["arch"]]
     y = df["cifar10_test_200"].to_numpy()
     res, fit_s = tau_vs_n(space, archs, y, ns, seeds)
-    plot_tau_vs_n(res, ns)
+    plot_tau_vs_n(res, ns, suffix)
     return res, fit_s
 
 
-def plot_tau_vs_n(res, ns):
+def plot_tau_vs_n(res, ns, suffix=""):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -97,7 +97,7 @@ def plot_tau_vs_n(res, ns):
     ax.legend()
     fig.tight_layout()
     RESULTS.mkdir(exist_ok=True)
-    fig.savefig(RESULTS / "neural_predictor_tau_vs_n.png", dpi=120)
+    fig.savefig(RESULTS / f"neural_predictor_tau_vs_n{suffix}.png", dpi=120)
 
 
 def bench_nb101(seeds, n_train=172, threshold=91.0):
@@ -219,7 +219,7 @@ def main():
 
     print("NB201 tau vs N", flush=True)
     t = time.perf_counter()
-    res, fit_s = bench_nb201(ns, seeds)
+    res, fit_s = bench_nb201(ns, seeds, "_quick" if q else "")
     out["nb201"] = {"tau": res, "fit_s": fit_s}
     report.append(table_tau("NAS-Bench-201 CIFAR-10 (test acc, 200 epochs)", res, ns, fit_s))
     print(f"  ({time.perf_counter() - t:.0f} s)", flush=True)
