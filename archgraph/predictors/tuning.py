@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
