@@ -1,7 +1,8 @@
 r"""Data-parallel training across processes (``torchrun``, any ``torch.distributed`` group).
 
 :func:`supernet.train.train` uses these pieces when a process group is initialized, so that N
-processes with batch size B train exactly like one process with batch size N*B:
+processes with batch size B compute the same steps as one process with batch size N*B (the
+same numbers up to float rounding: only the order of the sums differs):
 
 - :class:`ShardedBatchSampler`: every rank draws the same global batches (the single-process
   data order) and takes its contiguous slice of each;
