@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from archgraph.evaluators.base import check_evaluator
 from archgraph.spaces.base import ProductSpace, SearchSpace
 from archgraph.utils.validation import atomic_path, check_int, check_one_of
 
@@ -77,15 +78,7 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
     n = check_int(n, "n", owner, low=1)
     random_state = check_int(random_state, "random_state", owner)
     chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
-    if not isinstance(space, SearchSpace):
-        raise TypeError(f"The 'space' parameter of {owner} must be a SearchSpace. "
-                        f"Got {type(space).__name__} instead.")
-    if not callable(getattr(evaluator, "evaluate", None)):
-        raise TypeError(f"The 'evaluator' parameter of {owner} must have an "
-                        f"'evaluate(archs)' method. Got {type(evaluator).__name__} instead.")
-    if getattr(evaluator, "space", space).name != space.name:
-        raise ValueError(f"The 'evaluator' parameter of {owner} evaluates the "
-                         f"{evaluator.space.name!r} space. Expected the {space.name!r} space.")
+    check_evaluator(space, evaluator, owner)
     path = Path(path)
     if path.suffix not in FORMATS:
         raise ValueError(f"The 'path' parameter of {owner} must end in .parquet or .csv. "

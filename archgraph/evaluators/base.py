@@ -27,3 +27,17 @@ class Evaluator(Protocol):
     def evaluate(self, archs: Sequence) -> np.ndarray:
         """Accuracies ``[len(archs)]`` of ``archs``."""
         ...
+
+
+def check_evaluator(space, evaluator, owner: str) -> None:
+    """Raise unless ``space`` is a search space and ``evaluator`` evaluates its architectures."""
+    if not isinstance(space, SearchSpace):
+        raise TypeError(f"The 'space' parameter of {owner} must be a SearchSpace. "
+                        f"Got {type(space).__name__} instead.")
+    if not callable(getattr(evaluator, "evaluate", None)):
+        raise TypeError(f"The 'evaluator' parameter of {owner} must have an evaluate(archs) "
+                        f"method (the Evaluator protocol). Got {type(evaluator).__name__}.")
+    other = getattr(getattr(evaluator, "space", None), "name", None)
+    if other is not None and other != getattr(space, "root", space).name:
+        raise ValueError(f"The 'evaluator' of {owner} evaluates the {other!r} space, but "
+                         f"'space' is {space.name!r}.")

@@ -9,8 +9,8 @@ from typing import Callable
 import numpy as np
 from sklearn.base import clone
 
+from archgraph.evaluators.base import check_evaluator
 from archgraph.lookup import soft_pareto_mask
-from archgraph.spaces.base import SearchSpace
 from archgraph.utils.validation import check_int, check_one_of, check_random_state
 
 #: largest space whose every architecture ``predictor_search`` predicts when ``pool_size=None``
@@ -40,19 +40,6 @@ class SearchResult:
     @property
     def num_evaluations(self) -> int:
         return len(self.history)
-
-
-def _check_setup(space, evaluator, owner: str) -> None:
-    if not isinstance(space, SearchSpace):
-        raise TypeError(f"The 'space' parameter of {owner} must be a SearchSpace. "
-                        f"Got {type(space).__name__} instead.")
-    if not callable(getattr(evaluator, "evaluate", None)):
-        raise TypeError(f"The 'evaluator' parameter of {owner} must have an evaluate(archs) "
-                        f"method (the Evaluator protocol). Got {type(evaluator).__name__}.")
-    other = getattr(getattr(evaluator, "space", None), "name", None)
-    if other is not None and other != getattr(space, "root", space).name:
-        raise ValueError(f"The 'evaluator' of {owner} evaluates the {other!r} space, but "
-                         f"'space' is {space.name!r}.")
 
 
 def _best(history) -> tuple[object, float]:
@@ -112,7 +99,7 @@ def predictor_search(space, evaluator, predictor, n_train: int, k_top: int, pool
         random_state: seed of the samples and of the predictor.
     """
     owner = "predictor_search"
-    _check_setup(space, evaluator, owner)
+    check_evaluator(space, evaluator, owner)
     n_train = check_int(n_train, "n_train", owner, low=2)
     k_top = check_int(k_top, "k_top", owner, low=1)
     rng = check_random_state(random_state)
@@ -146,7 +133,7 @@ def soft_pareto_search(space, evaluator, predictor, n_train: int, k_top: int,
         (others as in :func:`predictor_search`)
     """
     owner = "soft_pareto_search"
-    _check_setup(space, evaluator, owner)
+    check_evaluator(space, evaluator, owner)
     n_train = check_int(n_train, "n_train", owner, low=2)
     k_top = check_int(k_top, "k_top", owner, low=1)
     J = check_int(J, "J", owner, low=1)
@@ -190,7 +177,7 @@ def soft_pareto_search(space, evaluator, predictor, n_train: int, k_top: int,
 def random_search(space, evaluator, budget: int, random_state=None) -> SearchResult:
     """The baseline: evaluate ``budget`` distinct architectures drawn uniformly at random."""
     owner = "random_search"
-    _check_setup(space, evaluator, owner)
+    check_evaluator(space, evaluator, owner)
     budget = check_int(budget, "budget", owner, low=1)
     archs = space.sample(budget, check_random_state(random_state))
     history = [(a, float(v), "random") for a, v in zip(archs, evaluator.evaluate(archs))]
