@@ -3,6 +3,7 @@ when the folder is absent."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from archgraph.utils.validation import shared_data_dir
 
@@ -14,3 +15,12 @@ def shared_data():
         pytest.skip("benchmark tables not found: ../shared/data is absent "
                     "(set ARCHGRAPH_DATA to their folder)")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Test workloads are tiny: one thread is fastest for them and keeps timings steady."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

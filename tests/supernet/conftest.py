@@ -41,12 +41,3 @@ def tiny_data() -> TensorDataset:
 def small_config() -> SupernetConfig:
     """Published spaces shrunk to digits size."""
     return SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1, num_classes=4)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions are fastest on one thread, and several threads thrash a busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
