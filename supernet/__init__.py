@@ -23,15 +23,23 @@ On several (each runs the same command; ``--device cuda`` uses ``cuda:LOCAL_RANK
 
     torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 \\
         -m supernet --space digits5 --device cuda --checkpoint /shared/sn.pt
+
+Few-shot NAS (:mod:`supernet.splitting`): :func:`gradient_matching_scores` ranks the layers by
+how much their options disagree on the shared weights' gradients (Hu et al., ICLR 2022);
+``SplitSupernet(net, layer)`` splits a trained supernet into one copy per option of that layer
+(Zhao et al., ICML 2021), :func:`fine_tune_split` fine-tunes each copy on its own partition with
+:func:`train`, and the split supernet goes to :class:`SupernetEvaluator` like any other.
 """
 from supernet.bn_recal import recalibrate_bn
 from supernet.config import SupernetConfig
 from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator
 from supernet.samplers import StrictFairSampler, UniformSampler
+from supernet.splitting import SplitSupernet, fine_tune_split, gradient_matching_scores
 from supernet.standalone import StandaloneEvaluator
 from supernet.supernet import SuperNet
 from supernet.train import train
 
 __all__ = ["SuperNet", "SupernetConfig", "SupernetEvaluator", "StandaloneEvaluator",
-           "StrictFairSampler", "UniformSampler", "load_digits", "recalibrate_bn", "train"]
+           "SplitSupernet", "StrictFairSampler", "UniformSampler", "fine_tune_split",
+           "gradient_matching_scores", "load_digits", "recalibrate_bn", "train"]
