@@ -73,7 +73,7 @@ def gradient_matching_scores(supernet: SuperNet, data: Dataset, layers=None,
         supernet: a trained :class:`~supernet.SuperNet`.
         data: ``Dataset`` of ``(image, label)`` pairs (e.g. the training split).
         layers: indices of the layers of ``supernet.space`` to score; default all.
-        num_batches: batches (>= 1), each with its own random path.
+        num_batches: batches (>= 1; fewer if ``data`` ends), each with its own random path.
         batch_size: images per batch (>= 1).
         random_state: seed of the batches and paths.
 
@@ -97,7 +97,7 @@ def gradient_matching_scores(supernet: SuperNet, data: Dataset, layers=None,
     batches = [b for _, b in zip(range(num_batches), loader)]
     paths = space.encode(space.sample(len(batches), check_random_state(random_state),
                                       replace=True))              # [num_batches, L]
-    params = list(supernet.parameters())
+    params = [p for p in supernet.parameters() if p.requires_grad]
     buffers = [b.detach().clone() for b in supernet.buffers()]
     was_training = supernet.training
     criterion = nn.CrossEntropyLoss()
@@ -110,9 +110,9 @@ def gradient_matching_scores(supernet: SuperNet, data: Dataset, layers=None,
             for (x, y), path in zip(batches, paths):
                 per_option = []
                 for o in range(space.num_options[l]):
-                    p = path.copy()
-                    p[l] = o                                        # differs only at layer l
-                    arch = space.decode(p[None])[0]
+                    choices = path.copy()
+                    choices[l] = o                                  # differs only at layer l
+                    arch = space.decode(choices[None])[0]
                     loss = criterion(supernet(x, arch), y)
                     per_option.append(torch.autograd.grad(loss, params, allow_unused=True))
                 # weights outside layer l: reached by every option of l on this path
