@@ -180,9 +180,9 @@ class SplitSupernet(SuperNet):
         self.config = supernet.config
         self.layers = tuple(layers)
         self.part_shape = tuple(supernet.space.num_options[l] for l in layers)
-        memo = {id(self.space): self.space}  # the copies share the space object
-        self.supernets = nn.ModuleList(copy.deepcopy(supernet, memo={**memo})
-                                       for _ in range(int(np.prod(self.part_shape))))
+        self.supernets = nn.ModuleList(  # deep copies sharing the space object
+            copy.deepcopy(supernet, memo={id(self.space): self.space})
+            for _ in range(int(np.prod(self.part_shape))))
 
     def owner(self, arch) -> int:
         """Index of the sub-supernet owning ``arch`` (an architecture of :attr:`space`)."""
