@@ -48,7 +48,8 @@ def test_split_routes_and_matches_parent(trained, tiny_space, tiny_data):
     assert len(split.supernets) == 3 and split.space is tiny_space
     assert split.supernets[0].space is tiny_space
     x = tiny_data.tensors[0][:8]
-    trained.eval(), split.eval()
+    trained.eval()
+    split.eval()
     with torch.no_grad():
         for arch in tiny_space.sample(6, rng=0):
             k = split.owner(arch)
@@ -67,6 +68,16 @@ def test_split_on_two_layers_partitions_the_space(trained, tiny_space):
         tiny_space.enumerate())
     for k, part in enumerate(parts):
         assert all(split.owner(a) == k for a in part)
+
+
+def test_split_of_a_subspace_supernet(tiny_space, tiny_data):
+    sub = tiny_space.subspace([0, 2], tiny_space.decode([[1, 2, 1]])[0])
+    split = SplitSupernet(SuperNet(sub, random_state=0), 1)  # factor 1 = parent layer 2
+    assert len(split.supernets) == 3
+    arch = tiny_space.decode([[0, 2, 1]])[0]
+    assert split.owner(arch) == 1 and set(split.partition(1).enumerate()) == {
+        tiny_space.decode([[c, 2, 1]])[0] for c in range(3)}
+    fine_tune_split(split, tiny_data, 1, parts=[1], batch_size=16, progress=False)
 
 
 def test_fine_tuning_one_part_changes_only_it(trained, tiny_data):
