@@ -5,6 +5,8 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 PYTEST_ARGS ?=
+# every benchmark in smoke mode by default; `make bench BENCH_ARGS=` runs the full ones (hours)
+BENCH_ARGS ?= --quick
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -28,7 +30,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	set -e; for script in bench/bench_*.py; do echo "== $$script"; \
+		$(BIN)/python $$script $(BENCH_ARGS); done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

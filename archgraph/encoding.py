@@ -57,6 +57,9 @@ def gray_decode(bits, num_options: Sequence[int]) -> np.ndarray:
     if bits.ndim != 2 or bits.shape[1] != total:
         raise ValueError(f"The 'bits' argument must have shape [n, {total}]. "
                          f"Got shape {bits.shape} instead.")
+    if not np.isin(bits, (0, 1)).all():
+        bad = bits[~np.isin(bits, (0, 1))].flat[0]
+        raise ValueError(f"The 'bits' argument must hold only 0 and 1. Got {bad}.")
     bits = bits.astype(np.int64)
     choices = np.empty((bits.shape[0], len(num_options)), dtype=np.int64)
     start = 0
@@ -70,6 +73,9 @@ def gray_decode(bits, num_options: Sequence[int]) -> np.ndarray:
         while np.any(shift):  # binary = g ^ (g >> 1) ^ (g >> 2) ^ ...
             value ^= shift
             shift >>= 1
+        if value.max(initial=0) >= o:
+            raise ValueError(f"The 'bits' argument decodes to choice {value.max()} at layer {l}, "
+                             f"which has {o} options (0..{o - 1}).")
         choices[:, l] = value
         start += b
     return choices

@@ -59,3 +59,7 @@ def test_errors():
         gray_encode([[0, 2]], (3, 2))
     with pytest.raises(ValueError, match=r"'bits' argument must have shape \[n, 3\]"):
         gray_decode([[0, 1]], (3, 2))
+    with pytest.raises(ValueError, match=r"decodes to choice 7 at layer 0, which has 6 options"):
+        gray_decode([[1, 0, 0]], (6,))
+    with pytest.raises(ValueError, match="must hold only 0 and 1. Got 2"):
+        gray_decode([[2, 0, 1]], (6,))

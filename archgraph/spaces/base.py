@@ -33,6 +33,10 @@ class ChoiceArch:
     space: str
     choices: tuple[int, ...]
 
+    def __post_init__(self):
+        if type(self.choices) is not tuple:  # a list or array would make the arch unhashable
+            object.__setattr__(self, "choices", tuple(self.choices))
+
 
 class SearchSpace(ABC):
     """What every search space provides (see DESIGN.md)."""
@@ -190,7 +194,7 @@ class ProductSpace(SearchSpace):
             raise ValueError(f"An architecture of the {self.name!r} space has {self.num_layers} "
                              f"choices. Got {len(arch.choices)}.")
         for l, (c, o) in enumerate(zip(arch.choices, self.num_options)):
-            if not isinstance(c, (int, np.integer)) or not 0 <= c < o:
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < o:
                 raise ValueError(f"Choice {c!r} at layer {l} ({self.layer_names[l]}) of the "
                                  f"{self.name!r} space is out of range: expected 0..{o - 1} "
                                  f"({', '.join(self.options[l])}).")

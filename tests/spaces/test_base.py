@@ -27,6 +27,15 @@ def test_validate_errors(space):
         space.validate(ChoiceArch("macro", (0, 0, 3, 0, 0, 0, 0, 0)))
     with pytest.raises(ValueError, match="Choice 1.0 at layer 0"):
         space.validate(ChoiceArch("macro", (1.0,) + (0,) * 7))
+    with pytest.raises(ValueError, match="Choice True at layer 0"):
+        space.validate(ChoiceArch("macro", (True,) + (0,) * 7))
+
+
+def test_choices_stored_as_tuple(space):
+    a = ChoiceArch("macro", [0, 1, 2, 0, 1, 2, 0, 1])  # a list would make it unhashable
+    assert a.choices == (0, 1, 2, 0, 1, 2, 0, 1)
+    assert hash(a) == hash(space.from_str("01201201")) and a == space.from_str("01201201")
+    assert ChoiceArch("macro", np.zeros(8, dtype=np.int64)) in space
 
 
 def test_encode_decode_errors(space):
