@@ -68,11 +68,13 @@ class TwoStagePredictor(NeuralPredictor):
         positive = y >= threshold  # [N]
         n_pos = int(positive.sum())
         if n_pos < 2 or n_pos == len(y):
-            missing = "positive" if n_pos < 2 else "negative"
+            problem = ("leaves no negative class" if n_pos == len(y) else
+                       "leaves no positive class" if n_pos == 0 else
+                       "leaves a single positive")
             raise ValueError(f"The 'threshold' parameter of TwoStagePredictor ({threshold}) "
-                             f"leaves no {missing} class: {n_pos} of {len(y)} targets are >= "
-                             f"it (the regressor needs at least 2, the classifier at least one "
-                             f"below). Targets lie in [{y.min()}, {y.max()}].")
+                             f"{problem}: {n_pos} of {len(y)} targets are >= it (the regressor "
+                             f"needs at least 2, the classifier at least one below). Targets "
+                             f"lie in [{y.min()}, {y.max()}].")
         rng = check_random_state(self.random_state)
         init_seed, order_seed, reg_seed = (int(s) for s in rng.integers(2 ** 31, size=3))
         graphs = self.space.to_graphs(archs, positive.astype(np.float64))

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a predictor is used before ``fit``."""
+class NotFittedError(_SklearnNotFittedError):
+    """Raised when a predictor is used before ``fit`` (a ``ValueError`` and an
+    ``AttributeError``, and caught by handlers of scikit-learn's own ``NotFittedError``)."""
 
 
 def _owner(owner: str | None) -> str:
@@ -92,13 +94,19 @@ def check_finite(values, name: str, owner: str | None = None) -> np.ndarray:
 
 
 def check_random_state(seed) -> np.random.Generator:
-    """Turn ``None``, an int or a ``Generator`` into a ``np.random.Generator``."""
-    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+    """Turn ``None``, an int, a ``Generator`` or a legacy ``RandomState`` (which seeds a new
+    ``Generator`` and advances) into a ``np.random.Generator``."""
+    if isinstance(seed, bool):
+        pass
+    elif seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
         return np.random.default_rng(seed)
-    if isinstance(seed, np.random.Generator):
+    elif isinstance(seed, np.random.Generator):
         return seed
-    raise TypeError(f"The 'random_state' parameter must be None, an int or a "
-                    f"numpy.random.Generator. Got {type(seed).__name__} instead.")
+    elif isinstance(seed, np.random.RandomState):
+        return np.random.default_rng(seed.randint(2 ** 31))
+    raise TypeError(f"The 'random_state' parameter must be None, an int, a "
+                    f"numpy.random.Generator or a numpy.random.RandomState. "
+                    f"Got {type(seed).__name__} instead.")
 
 
 def shared_data_dir() -> Path | None:

@@ -92,6 +92,23 @@ def test_contract(name, data):
         {k: v for k, v in params.items() if k != "space"}
 
 
+@pytest.mark.parametrize("name", list_predictors())
+def test_bad_input(name, data):
+    space, archs, y, test = data
+    est = _make(name, space, y)
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="'y' parameter of .* must contain only finite "
+                                             "numbers"):
+            clone(est).fit(archs, np.where(np.arange(len(y)) == 3, bad, y))
+    with pytest.raises(ValueError, match="must have the same length"):
+        clone(est).fit(archs, y[:-1])
+    est.fit(archs, y)
+    other = get_search_space("nasbench201").sample(2, rng=0)
+    with pytest.raises(ValueError, match="Expected an architecture of the 'macro' space. Got "
+                                         "one of the 'nasbench201' space"):
+        est.predict(other)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list_predictors())
 def test_every_parameter_changes_the_model(name, data):

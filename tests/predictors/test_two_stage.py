@@ -57,6 +57,9 @@ def test_bad_input(macro):
         TwoStagePredictor(space=space, threshold=float("nan"), **kw).fit(archs[:20], y[:20])
     with pytest.raises(ValueError, match="leaves no positive class: 0 of 20"):
         TwoStagePredictor(space=space, threshold=1e3, **kw).fit(archs[:20], y[:20])
+    one = float(np.sort(y[:20])[-1])  # only the best of the 20 reaches it
+    with pytest.raises(ValueError, match="leaves a single positive: 1 of 20"):
+        TwoStagePredictor(space=space, threshold=one, **kw).fit(archs[:20], y[:20])
     with pytest.raises(ValueError, match="leaves no negative class: 20 of 20"):
         TwoStagePredictor(space=space, threshold=0.0, **kw).fit(archs[:20], y[:20])
     with pytest.raises(ValueError, match="same length"):

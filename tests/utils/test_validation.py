@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+import sklearn.exceptions
+
+from archgraph.utils.validation import NotFittedError, check_random_state
+
+
+def test_not_fitted_error_is_sklearns():
+    assert issubclass(NotFittedError, sklearn.exceptions.NotFittedError)
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+
+
+def test_random_state_forms():
+    a = check_random_state(3).integers(1000, size=5)
+    np.testing.assert_array_equal(check_random_state(3).integers(1000, size=5), a)
+    g = np.random.default_rng(0)
+    assert check_random_state(g) is g
+    legacy = np.random.RandomState(7)
+    first = check_random_state(legacy).integers(1000, size=5)
+    second = check_random_state(legacy).integers(1000, size=5)  # the RandomState advanced
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(check_random_state(np.random.RandomState(7))
+                                  .integers(1000, size=5), first)
+    for bad in (True, 1.5, "0"):
+        with pytest.raises(TypeError, match="'random_state' parameter must be None, an int, a "
+                                            "numpy.random.Generator or a numpy.random."
+                                            "RandomState. Got"):
+            check_random_state(bad)
