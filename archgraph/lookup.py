@@ -305,8 +305,11 @@ class LookupTable:
 
     # -- files -----------------------------------------------------------------------------
     def _metadata(self) -> dict:
-        return {"format": _FORMAT, "version": 1, "space": self.space_name,
+        meta = {"format": _FORMAT, "version": 1, "space": self.space_name,
                 "layers": list(self.layers)}
+        if isinstance(self.space, ProductSpace):
+            meta["signature"] = self.space.signature()
+        return meta
 
     @staticmethod
     def _format(path, owner: str) -> str:
@@ -319,7 +322,8 @@ class LookupTable:
     def save(self, path) -> Path:
         """Write the table as Parquet (``.parquet``/``.pq``) or CSV (``.csv``), atomically.
 
-        The space name and layer columns travel with it: Parquet key-value metadata
+        The space name, layer columns and the space's :meth:`~ProductSpace.signature` (options,
+        and a subspace's base and factors) travel with it: Parquet key-value metadata
         ``archgraph``; CSV a first line ``# archgraph-lookup-table {json}``. The row index is
         not stored: a loaded table is numbered ``0..n-1``.
         """
@@ -371,6 +375,16 @@ class LookupTable:
                                  f"{path}: the table is of the {meta['space']!r} space with "
                                  f"layers {layers}. Got the {space.name!r} space with layers "
                                  f"{list(getattr(space, 'layer_names', []))}.")
+            saved = meta.get("signature")
+            if saved is not None and isinstance(space, ProductSpace) \
+                    and space.signature() != saved:
+                differ = [k for k in sorted(set(saved) | set(space.signature()))
+                          if saved.get(k) != space.signature().get(k)]
+                raise ValueError(f"The 'space' parameter of LookupTable.load does not match "
+                                 f"{path}: same name and layers, but its rows number another "
+                                 f"(sub)space ({', '.join(differ)} differ). The table's: "
+                                 f"base {saved.get('base')!r}; got base "
+                                 f"{space.signature().get('base')!r}.")
         return cls(frame, layers, space=space, space_name=meta["space"])
 
     def __repr__(self) -> str:

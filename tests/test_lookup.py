@@ -196,6 +196,28 @@ def test_load_errors(tmp_path, space, table):
         LookupTable.load(path, space=get_search_space("nasbench201"))
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_subspace_table_refuses_another_subspace(tmp_path, space, suffix):
+    sub = space.subspace([0, 1, 2], space.from_str("00000000"))
+    lut = LookupTable.from_predictions(sub, None, np.arange(len(sub), dtype=float))
+    path = lut.save(tmp_path / f"sub{suffix}")
+    loaded = LookupTable.load(path, space=sub)
+    assert loaded.query(top_k=1)["arch"].tolist() == ["22200000"]
+    shifted = space.subspace([0, 1, 2], space.from_str("00000011"))  # same layer names
+    with pytest.raises(ValueError, match="same name and layers, but its rows number another "
+                                         "\\(sub\\)space \\(base differ\\). The table's: base "
+                                         "'00000000'; got base '00000011'"):
+        LookupTable.load(path, space=shifted)
+    best = [space.from_str(a) for a in ("01200000", "02100000", "01100000")]
+    supercell = sub.with_supercell([1, 2], best)
+    lut = LookupTable.from_predictions(supercell, None, np.zeros(len(supercell)))
+    path = lut.save(tmp_path / f"cell{suffix}")
+    other = sub.with_supercell([1, 2], best[:2] + [space.from_str("02200000")])  # other K best
+    with pytest.raises(ValueError, match="factors differ"):
+        LookupTable.load(path, space=other)
+    assert len(LookupTable.load(path, space=supercell)) == len(supercell)
+
+
 def _break_after_partial_write(monkeypatch, fmt):
     def broken(self_or_table, target, *args, **kwargs):
         with open(target, "w") if isinstance(target, (str, os.PathLike)) else target as fh:

@@ -30,7 +30,7 @@ from archgraph.lookup import LookupTable
 from archgraph.metrics import kendall_tau
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.spaces.base import ChoiceArch, ProductSpace, Subspace
-from archgraph.utils.validation import check_fraction, check_int, check_random_state
+from archgraph.utils.validation import check_int, check_random_state
 
 
 @dataclass
@@ -76,12 +76,14 @@ class IterativeSearchResult:
         return [r.table for r in self.rounds]
 
 
-def _schedule(layers_per_round, num_layers: int) -> list[tuple[int, ...]]:
+def _schedule(layers_per_round, num_layers: int, rounds: int) -> list[tuple[int, ...]]:
     owner = "iterative_search"
     if isinstance(layers_per_round, (int, np.integer)) and not isinstance(layers_per_round, bool):
         p = check_int(layers_per_round, "layers_per_round", owner, low=1, high=num_layers // 2)
-        n_blocks = num_layers // p
-        return [tuple(range(b * p, (b + 1) * p)) for b in range(n_blocks)]
+        # consecutive blocks of at most p layers covering every layer (19 layers, p = 3:
+        # five blocks of 3, two of 2)
+        blocks = np.array_split(np.arange(num_layers), -(-num_layers // p))
+        return [tuple(int(l) for l in b) for b in blocks]
     if not isinstance(layers_per_round, (list, tuple)) or not layers_per_round:
         raise TypeError(f"The 'layers_per_round' parameter of {owner} must be an int or a "
                         f"non-empty list of layer lists. Got {layers_per_round!r} instead.")
@@ -92,12 +94,24 @@ def _schedule(layers_per_round, num_layers: int) -> list[tuple[int, ...]]:
             raise ValueError(f"The 'layers_per_round' parameter of {owner} must list distinct "
                              f"layers per round. Got {list(group)}.")
         schedule.append(group)
+    if len(schedule) == 1 and rounds > 1:
+        raise ValueError(f"The 'layers_per_round' parameter of {owner} gives one group of "
+                         f"layers, {list(schedule[0])}, for {rounds} rounds: each round's "
+                         f"layers must be disjoint from the previous round's. Give at least "
+                         f"two groups, or rounds=1.")
     for a, b in zip(schedule, schedule[1:] + schedule[:1]):
         if len(schedule) > 1 and set(a) & set(b):
             raise ValueError(f"The 'layers_per_round' parameter of {owner} must give each "
                              f"round layers disjoint from the previous round's (the schedule "
                              f"repeats). Got {list(a)} then {list(b)}.")
     return schedule
+
+
+def _num_holdout(holdout: float, m: int) -> int:
+    """Held-out sampled architectures of a round of ``m`` (at least 2 for a tau, and at
+    least 2 left to train on; none if ``holdout == 0`` or ``m`` is too small)."""
+    n = max(2, int(round(holdout * m))) if holdout > 0 else 0
+    return n if m - n >= 2 else 0
 
 
 def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
@@ -112,9 +126,10 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
         evaluator: an ``Evaluator`` of ``space`` (``evaluate(archs) -> accuracies``); if it has
             ``true_accuracy(archs)`` the rounds also report tau against the truth.
         rounds: maximum number of rounds ``T``.
-        layers_per_round: ``p`` (rounds free layers ``0..p-1``, ``p..2p-1``, ...,
-            cyclically; ``p <= L/2``) or an explicit schedule, a list of layer lists, each
-            disjoint from the one before (cyclically).
+        layers_per_round: ``p`` (rounds free consecutive blocks of at most ``p`` layers
+            that together cover every layer, cyclically; ``p <= L/2``) or an explicit
+            schedule, a list of at least two layer lists, each disjoint from the one before
+            (cyclically).
         m_samples: architectures sampled and evaluated per round (capped by the subspace).
         k_top: ``K``, the GCN's top architectures evaluated per round and the super-cell size.
         start: the initial architecture; default ``space.default_arch()`` if the space has
@@ -122,8 +137,11 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
         max_flops: only architectures with at most this many FLOPs are ranked, kept and
             returned.
         holdout: fraction of the sampled architectures kept out of the GCN's training, for
-            the ``tau_holdout`` diagnostic.
-        predictor_params: keyword arguments of :class:`SpaceGCNPredictor` (not ``space``).
+            the ``tau_holdout`` diagnostic (at least 2 of them; ``0`` keeps none and
+            ``tau_holdout`` is NaN).
+        predictor_params: keyword arguments of :class:`SpaceGCNPredictor` (not ``space``);
+            its ``similarity``, if any, must be a callable ``similarity(subspace)`` returning
+            the round's per-factor matrices, since each round has other factors.
         random_state: seed of the sampling and of the predictors.
         verbose: show a progress bar over rounds.
     """
@@ -137,12 +155,25 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
     rounds = check_int(rounds, "rounds", owner, low=1)
     m_samples = check_int(m_samples, "m_samples", owner, low=4)
     k_top = check_int(k_top, "k_top", owner, low=1)
-    holdout = check_fraction(holdout, "holdout", owner)
-    schedule = _schedule(layers_per_round, space.num_layers)
+    if (not isinstance(holdout, (int, float)) or isinstance(holdout, bool)
+            or not 0 <= holdout < 1):
+        raise ValueError(f"The 'holdout' parameter of {owner} must be a float in [0, 1). Got "
+                         f"{holdout!r} instead.")
+    if holdout > 0 and _num_holdout(holdout, m_samples) == 0:
+        raise ValueError(f"The 'holdout' parameter of {owner} ({holdout}) leaves fewer than 2 "
+                         f"of m_samples={m_samples} architectures to train on. Lower it, or "
+                         f"raise m_samples.")
+    schedule = _schedule(layers_per_round, space.num_layers, rounds)
     params = dict(predictor_params or {})
     if "space" in params:
         raise ValueError(f"The 'predictor_params' parameter of {owner} must not set 'space': "
                          f"each round fits its own subspace.")
+    similarity = params.pop("similarity", None)
+    if similarity is not None and not callable(similarity):
+        raise TypeError(f"The 'similarity' entry of the 'predictor_params' parameter of "
+                        f"{owner} must be a callable taking a round's subspace and returning "
+                        f"its per-factor similarity matrices (the factors change from round "
+                        f"to round). Got {type(similarity).__name__} instead.")
     if max_flops is not None:
         flops_base, flops_tables = space.cost_tables("flops")
         cheapest = flops_base + sum(t.min() for t in flops_tables)
@@ -185,9 +216,10 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
         m = min(m_samples, len(sub))
         sampled = sub.sample(m, rng=rng)
         y = evaluate(sampled)
-        n_hold = max(2, int(round(holdout * m))) if m - 2 >= 2 else 0
+        n_hold = _num_holdout(holdout, m)
         train = slice(n_hold, None)
         predictor = SpaceGCNPredictor(space=sub, random_state=int(rng.integers(2 ** 31)),
+                                      similarity=similarity(sub) if similarity else None,
                                       **params).fit(sampled[train], y[train])
         table = predictor.lookup_table()
         pred = predictor.predictions_  # [len(sub)]

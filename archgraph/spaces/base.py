@@ -147,6 +147,12 @@ class ProductSpace(SearchSpace):
         """The space whose architectures this space holds (itself unless a subspace)."""
         return self
 
+    def signature(self) -> dict:
+        """What identifies this (sub)space's architecture numbering, JSON-ready: saved with
+        lookup tables so a table is never read against another space."""
+        return {"space": self.name, "layers": list(self.layer_names),
+                "options": [list(o) for o in self.options]}
+
     def __len__(self) -> int:
         return int(np.prod(self.num_options, dtype=object))
 
@@ -402,6 +408,11 @@ class Subspace(ProductSpace):
     @property
     def root(self) -> ProductSpace:
         return self.parent
+
+    def signature(self) -> dict:
+        return {**super().signature(), "base": self.parent.to_str(self.base),
+                "factors": [[list(layers), [list(o) for o in opts]]
+                            for layers, opts in self.factors]}
 
     def validate(self, arch) -> ChoiceArch:
         self.parent.validate(arch)

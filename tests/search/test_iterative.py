@@ -3,9 +3,10 @@ import pandas as pd
 import pytest
 
 from archgraph.evaluators import TableEvaluator
+from archgraph.graphs.similarity import measured_similarity
 from archgraph.lookup import LookupTable
-from archgraph.search.iterative import iterative_search
-from archgraph.spaces import ProductSpace
+from archgraph.search.iterative import _schedule, iterative_search
+from archgraph.spaces import ChoiceArch, ProductSpace
 
 
 def toy_problem(noise_std=0.0, num_options=(3,) * 6):
@@ -65,3 +66,45 @@ def test_errors():
         iterative_search(space, evaluator, predictor_params={"space": space})
     with pytest.raises(ValueError, match="'m_samples' parameter .* \\[4, inf\\]. Got 2"):
         iterative_search(space, evaluator, m_samples=2)
+    with pytest.raises(ValueError, match="one group of layers, \\[0, 1\\], for 2 rounds"):
+        iterative_search(space, evaluator, rounds=2, layers_per_round=[[0, 1]])
+    with pytest.raises(ValueError, match="'holdout' parameter of iterative_search must be a "
+                                         "float in \\[0, 1\\). Got 1.0"):
+        iterative_search(space, evaluator, holdout=1.0)
+    with pytest.raises(ValueError, match="\\(0.9\\) leaves fewer than 2 of m_samples=10"):
+        iterative_search(space, evaluator, m_samples=10, holdout=0.9)
+    assert evaluator.num_evaluations_ == 0  # refused before spending any evaluation
+    with pytest.raises(TypeError, match="'similarity' entry .* must be a callable taking a "
+                                        "round's subspace"):
+        iterative_search(space, evaluator, predictor_params={"similarity": [np.ones((3, 3))]})
+
+
+def test_schedule_covers_every_layer():
+    assert _schedule(3, 8, 4) == [(0, 1, 2), (3, 4, 5), (6, 7)]
+    blocks = _schedule(3, 19, 4)
+    assert sorted(l for b in blocks for l in b) == list(range(19))
+    assert max(map(len, blocks)) == 3 and len(blocks) == 7
+    assert _schedule([[0, 1]], 6, 1) == [(0, 1)]
+
+
+def test_default_start_no_holdout_callable_similarity_and_early_stop():
+    space, evaluator, acc = toy_problem()
+    seen = []
+
+    def similarity(sub):  # measured-style weights for whatever factors the round has
+        seen.append(sub.num_options)
+        return measured_similarity([np.random.default_rng(o).random((o, 2))
+                                    for o in sub.num_options])
+
+    result = iterative_search(space, evaluator, rounds=8, layers_per_round=3, m_samples=12,
+                              k_top=3, holdout=0.0, random_state=0,
+                              predictor_params=dict(FAST, similarity=similarity))
+    assert result.rounds[0].subspace.base == ChoiceArch("toy", (0,) * 6)  # no default_arch
+    assert all(np.isnan(r.tau_holdout) for r in result.rounds)
+    assert seen == [r.subspace.num_options for r in result.rounds]
+    assert seen[1] == (3, 3, 3, 3)  # three free layers and a super-cell of K = 3
+    # the loop stops once a round leaves the K best unchanged, before the 8 rounds
+    assert len(result.rounds) < 8
+    last, before = result.rounds[-1], result.rounds[-2]
+    assert set(last.top_archs) == set(before.top_archs)
+    assert result.score == pytest.approx(acc.max())

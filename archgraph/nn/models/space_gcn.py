@@ -11,7 +11,10 @@ https://arxiv.org/abs/2004.08423):
     \qquad \hat A = D^{-1/2} (A + I) D^{-1/2},
 
 with ReLU between layers and none after the last one, whose single output channel is the
-regression head (the predicted accuracy of every node).
+regression head (the predicted accuracy of every node). With ``x_propagated=True`` (the fixed
+input features propagated once, as :class:`~archgraph.predictors.space_gcn.SpaceGCNPredictor`
+does) the first layer computes :math:`\mathrm{dropout}(\hat A X) W^{(0)} + b^{(0)}`: its
+dropout acts on the propagated features, since dropout and propagation do not commute.
 """
 from __future__ import annotations
 
@@ -62,7 +65,8 @@ class SpaceGCN(nn.Module):
             adj: normalized adjacency supporting ``adj @ h``.
             x_propagated: ``x`` already is ``adj @ x``; the first layer then skips its
                 propagation (``adj @ (x W) == (adj @ x) W``), so a caller can propagate the
-                fixed input features once instead of at every forward pass.
+                fixed input features once instead of at every forward pass (the first
+                layer's dropout then drops propagated features).
         """
         h = x
         for k, (lin, bias) in enumerate(zip(self.lins, self.biases)):
