@@ -8,11 +8,13 @@ balanced); pixel values 0..16 are mapped to ``[-1, 1]``.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import Dataset, Subset, TensorDataset
 
-from archgraph.utils.validation import check_one_of
+from archgraph.utils.validation import check_int, check_one_of
 
 SPLITS = ("train", "val", "test")
 
@@ -37,18 +39,37 @@ def load_digits(split: str = "train") -> TensorDataset:
     return TensorDataset(torch.from_numpy(x[pick]), torch.from_numpy(y[pick]))
 
 
+#: files of the python version of CIFAR-10 (``cifar-10-python.tar.gz`` extracted)
+CIFAR10_FILES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
+
+
 def load_cifar10(root, split: str = "train") -> Dataset:
     """CIFAR-10 from the files under ``root`` (never downloaded); images ``[3, 32, 32]``.
 
-    ``"train"`` is the official training set, ``"test"`` the official test set. Needs
-    torchvision (``pip install "archgraph[vision]"``).
+    ``root`` must hold the extracted ``cifar-10-python.tar.gz``, i.e. the folder
+    ``cifar-10-batches-py`` with the files of :data:`CIFAR10_FILES`; ``FileNotFoundError`` if
+    any is missing, ``ValueError`` if they are corrupted. ``"train"`` is the official training
+    set, ``"test"`` the official test set. Needs torchvision (``pip install
+    "archgraph[vision]"``).
     """
     check_one_of(split, "split", ("train", "test"), "load_cifar10")
+    folder = Path(root) / "cifar-10-batches-py"
+    missing = [f for f in CIFAR10_FILES if not (folder / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"CIFAR-10 files not found: expected {', '.join(missing)} in "
+                                f"{str(folder)!r} (the extracted cifar-10-python.tar.gz). "
+                                f"Nothing is downloaded: put the files there or pass another "
+                                f"'root' to load_cifar10.")
     datasets, transforms = _torchvision()
     tf = transforms.Compose([transforms.ToTensor(),
                              transforms.Normalize((0.4914, 0.4822, 0.4465),
                                                   (0.2470, 0.2435, 0.2616))])
-    return datasets.CIFAR10(str(root), train=split == "train", transform=tf, download=False)
+    try:
+        return datasets.CIFAR10(str(root), train=split == "train", transform=tf, download=False)
+    except RuntimeError as exc:  # torchvision's "not found or corrupted" (checksums)
+        raise ValueError(f"The CIFAR-10 files in {str(folder)!r} are corrupted (checksum or "
+                         f"format mismatch). Nothing is downloaded: replace them with the "
+                         f"extracted cifar-10-python.tar.gz.") from exc
 
 
 def load_image_folder(root, resolution: int) -> Dataset:
@@ -56,6 +77,11 @@ def load_image_folder(root, resolution: int) -> Dataset:
 
     Needs torchvision (``pip install "archgraph[vision]"``).
     """
+    check_int(resolution, "resolution", "load_image_folder", low=1)
+    if not Path(root).is_dir():
+        raise FileNotFoundError(f"The 'root' parameter of load_image_folder must be a folder "
+                                f"with one sub-folder per class. Got {str(root)!r}, which is "
+                                f"not a folder.")
     datasets, transforms = _torchvision()
     tf = transforms.Compose([transforms.Resize(resolution), transforms.CenterCrop(resolution),
                              transforms.ToTensor()])
@@ -75,22 +101,49 @@ def check_dataset(dataset: Dataset, config, name: str, owner: str) -> None:
     """Raise ``ValueError`` if ``dataset``'s images or labels do not fit the supernet ``config``.
 
     Checks the first image's shape against ``[in_channels, R, R]`` and, where the labels are at
-    hand (``TensorDataset`` or a ``targets`` attribute), that they lie in ``0..num_classes-1``.
+    hand without reading the images (``TensorDataset``, a ``targets`` attribute, or a
+    ``Subset`` of those), that they lie in ``0..num_classes-1``. Other data sets are checked
+    batch by batch where they are read (:func:`check_batch`).
     """
     if len(dataset) == 0:
         raise ValueError(f"The '{name}' parameter of {owner} must be a non-empty data set. "
                          f"Got an empty one.")
-    x = dataset[0][0]
+    check_images(dataset[0][0][None], config, name, owner)
+    labels = _labels(dataset)
+    if labels is not None:
+        check_labels(labels, config, name, owner)
+
+
+def check_batch(x: torch.Tensor, y: torch.Tensor, config, name: str, owner: str) -> None:
+    """Raise ``ValueError`` unless images ``x`` ``[B, C, R, R]`` and labels ``y`` ``[B]`` fit
+    the supernet ``config``."""
+    check_images(x, config, name, owner)
+    check_labels(y, config, name, owner)
+
+
+def check_images(x: torch.Tensor, config, name: str, owner: str) -> None:
+    """Raise ``ValueError`` unless ``x`` is a batch ``[B, in_channels, R, R]`` of ``config``."""
     want = (config.in_channels, config.input_resolution, config.input_resolution)
-    if tuple(x.shape) != want:
+    if tuple(x.shape[1:]) != want:
         raise ValueError(f"The '{name}' parameter of {owner} must hold images of shape "
                          f"{list(want)} (in_channels, input_resolution of the supernet config). "
-                         f"Got images of shape {list(x.shape)} instead.")
-    labels = dataset.tensors[1] if isinstance(dataset, TensorDataset) else getattr(
-        dataset, "targets", None)
-    if labels is not None:
-        labels = torch.as_tensor(labels)
-        if labels.min() < 0 or labels.max() >= config.num_classes:
-            raise ValueError(f"The '{name}' parameter of {owner} must have labels in "
-                             f"0..{config.num_classes - 1} (num_classes of the supernet config). "
-                             f"Got labels {int(labels.min())}..{int(labels.max())} instead.")
+                         f"Got images of shape {list(x.shape[1:])} instead.")
+
+
+def check_labels(labels, config, name: str, owner: str) -> None:
+    """Raise ``ValueError`` unless every label lies in ``0..num_classes-1`` of ``config``."""
+    labels = torch.as_tensor(labels)
+    if len(labels) and (labels.min() < 0 or labels.max() >= config.num_classes):
+        raise ValueError(f"The '{name}' parameter of {owner} must have labels in "
+                         f"0..{config.num_classes - 1} (num_classes of the supernet config). "
+                         f"Got labels {int(labels.min())}..{int(labels.max())} instead.")
+
+
+def _labels(dataset: Dataset):
+    """The labels of ``dataset`` if they are at hand without reading images, else ``None``."""
+    if isinstance(dataset, TensorDataset):
+        return dataset.tensors[1]
+    if isinstance(dataset, Subset):
+        labels = _labels(dataset.dataset)
+        return None if labels is None else torch.as_tensor(labels)[list(dataset.indices)]
+    return getattr(dataset, "targets", None)
