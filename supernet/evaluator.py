@@ -2,6 +2,7 @@
 ``Evaluator`` protocol)."""
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import numpy as np
@@ -12,7 +13,7 @@ from tqdm.auto import tqdm
 
 from archgraph.utils.validation import check_int
 from supernet.bn_recal import recalibrate_bn
-from supernet.data import check_dataset
+from supernet.data import check_batch, check_dataset, check_images
 from supernet.supernet import SuperNet
 
 
@@ -20,6 +21,17 @@ def tensors_of(dataset: Dataset, batch_size: int = 512) -> tuple[torch.Tensor, t
     """All ``(x, y)`` of ``dataset`` stacked: ``[N, C, R, R]``, ``[N]``."""
     xs, ys = zip(*DataLoader(dataset, batch_size=batch_size, shuffle=False))
     return torch.cat(xs), torch.cat(ys)
+
+
+def weights_fingerprint(module: torch.nn.Module) -> str:
+    """Short sha256 (16 hex digits) of ``module``'s ``state_dict``: names, dtypes, shapes and
+    values of every tensor in key order. Equal for equal weights, different otherwise."""
+    h = hashlib.sha256()
+    for key, value in module.state_dict().items():
+        t = value.detach().cpu().contiguous()
+        h.update(f"{key}|{t.dtype}|{list(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 @torch.no_grad()
@@ -40,6 +52,10 @@ class SupernetEvaluator:
     The supernet's own BatchNorm statistics are restored afterwards, so results do not depend
     on the order or grouping of the architectures: ``evaluate`` is deterministic.
 
+    :attr:`metadata` holds a fingerprint of the supernet's weights taken at construction, so
+    a predictor dataset built with one supernet is not resumed with another one of the same
+    config (build a new evaluator after training the supernet further).
+
     Args:
         supernet: a trained :class:`~supernet.SuperNet`.
         train_data: ``Dataset`` the recalibration batches come from.
@@ -53,6 +69,7 @@ class SupernetEvaluator:
 
     Attributes:
         space: the space of the supernet (archgraph's ``Evaluator`` protocol).
+        weights: :func:`weights_fingerprint` of the supernet at construction.
     """
 
     def __init__(self, supernet: SuperNet, train_data: Dataset, val_data: Dataset,
@@ -75,19 +92,24 @@ class SupernetEvaluator:
         self.reset_bn = reset_bn
         self.random_state = random_state
         self.progress = progress
-        self.val_x, self.val_y = tensors_of(val_data)                # [N, C, R, R], [N]
-        self.recal = []
+        val_x, val_y = tensors_of(val_data)                          # [N, C, R, R], [N]
+        check_batch(val_x, val_y, supernet.config, "val_data", owner)
+        recal = []
         if recal_batches is not None:
             gen = torch.Generator().manual_seed(random_state)
             loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, generator=gen)
             for _, (x, _y) in zip(range(recal_batches), loader):
-                self.recal.append(x)
+                check_images(x, supernet.config, "train_data", owner)
+                recal.append(x)
+        self.val_x, self.val_y, self.recal = val_x, val_y, recal
+        self.weights = weights_fingerprint(supernet)
 
     @property
     def metadata(self) -> dict:
         """Settings that identify these estimates (stored beside them in predictor datasets)."""
         return dict(evaluator="supernet", supernet=type(self.supernet).__name__,
-                    config=self.supernet.config.to_dict(), recal_batches=self.recal_batches,
+                    config=self.supernet.config.to_dict(), weights=self.weights,
+                    recal_batches=self.recal_batches,
                     reset_bn=self.reset_bn, batch_size=self.batch_size,
                     random_state=self.random_state, num_val=len(self.val_y))
 
@@ -122,19 +144,27 @@ class SupernetEvaluator:
         """An evaluator of the supernet saved by :func:`supernet.train.train` at
         ``checkpoint``, on the digits data (train split for recalibration, validation split for
         accuracies). This is the ``supernet`` entry point of the ``archgraph dataset build``
-        command."""
+        command. A checkpoint of another space, a corrupted one, or one whose weights do not
+        fit the config it records is refused with a ``ValueError`` naming it."""
         from supernet.config import SupernetConfig
         from supernet.data import load_digits
         from supernet.train import load_checkpoint
 
         state = load_checkpoint(checkpoint)
         fp = state["fingerprint"]
-        if fp.get("space") != space.name or fp.get("config") is None:
+        if not isinstance(fp, dict) or fp.get("space") != space.name or not isinstance(
+                fp.get("config"), dict):
+            got = fp.get("space") if isinstance(fp, dict) else None
             raise ValueError(f"The 'checkpoint' parameter of SupernetEvaluator.from_checkpoint "
                              f"must hold a supernet of the {space.name!r} space. Got one of "
-                             f"{fp.get('space')!r}.")
-        net = SuperNet(space, SupernetConfig(**fp["config"]))
-        net.load_state_dict(state["model"])
+                             f"{got!r} in {str(checkpoint)!r}.")
+        try:
+            net = SuperNet(space, SupernetConfig(**fp["config"]))
+            net.load_state_dict(state["model"])
+        except Exception as exc:
+            raise ValueError(f"Checkpoint {str(checkpoint)!r} is corrupted: its weights do not "
+                             f"fit the supernet of its config: {type(exc).__name__}: "
+                             f"{exc}") from exc
         return cls(net, load_digits("train"), load_digits("val"), recal_batches=recal_batches,
                    batch_size=batch_size, reset_bn=reset_bn, random_state=random_state,
                    progress=progress)

@@ -67,5 +67,12 @@ def test_bad_inputs(checkpoint, tmp_path, capsys):
                  str(tmp_path / "u.csv"), "--evaluator", "supernet",
                  "--option", f"checkpoint={checkpoint}"]) == 2
     assert "must hold a supernet of the 'nasbench201' space" in capsys.readouterr().err
+    state = torch.load(checkpoint, weights_only=True)
+    state["model"]["classifier.weight"] = torch.zeros(2, 2)
+    tampered = tmp_path / "tampered.pt"
+    torch.save(state, tampered)
+    assert main(base + ["--evaluator", "supernet", "--option", f"checkpoint={tampered}"]) == 2
+    err = capsys.readouterr().err
+    assert f"Checkpoint {str(tampered)!r} is corrupted" in err and "Traceback" not in err
     assert parse_options(["a=1", "b=x", "c=true", "d="]) == {"a": 1, "b": "x", "c": True,
                                                              "d": None}

@@ -1,11 +1,13 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch.utils.data import TensorDataset
 
+from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
 from archgraph.evaluators import Evaluator
 from archgraph.spaces import get_search_space
-from supernet import SuperNet
+from supernet import SuperNet, SupernetConfig
 from supernet.bn_recal import recalibrate_bn
 from supernet.evaluator import SupernetEvaluator, accuracy
 from supernet.samplers import UniformSampler
@@ -69,3 +71,91 @@ def test_any_torch_dataset_works(trained, tiny_space, tiny_data):
     ev = SupernetEvaluator(trained, Subset(tiny_data, range(32)), Subset(tiny_data, range(16)),
                            recal_batches=1, batch_size=16)
     assert ev.evaluate(tiny_space.sample(2, rng=0)).shape == (2,)
+
+
+class Unlabelled(torch.utils.data.Dataset):
+    """A data set whose labels are only seen by reading it (no tensors, no targets)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __len__(self):
+        return len(self.inner)
+
+    def __getitem__(self, i):
+        return self.inner[i]
+
+
+def test_labels_and_images_of_any_dataset_are_checked(trained, tiny_data):
+    from torch.utils.data import Subset
+
+    x, _ = tiny_data.tensors
+    wrong = TensorDataset(x[:8], torch.tensor([0, 1, 2, 3, 0, 1, 2, 9]))
+    for data in (Subset(wrong, range(8)), Unlabelled(wrong)):
+        with pytest.raises(ValueError, match=r"'val_data' parameter of SupernetEvaluator must "
+                                             r"have labels in 0..3.*Got labels 0..9"):
+            SupernetEvaluator(trained, tiny_data, data)
+    big = TensorDataset(torch.randn(4, 1, 16, 16), torch.zeros(4, dtype=torch.long))
+    for kw in (dict(train_data=big, val_data=tiny_data), dict(train_data=tiny_data, val_data=big)):
+        name = "train_data" if kw["train_data"] is big else "val_data"
+        with pytest.raises(ValueError, match=rf"'{name}' parameter of SupernetEvaluator must "
+                                             r"hold images of shape \[1, 8, 8\].*Got images of "
+                                             r"shape \[1, 16, 16\]"):
+            SupernetEvaluator(trained, **kw)
+
+
+def test_weights_fingerprint_keeps_predictor_datasets_apart(tiny_space, tiny_data, tmp_path):
+    a, b = SuperNet(tiny_space, random_state=0), SuperNet(tiny_space, random_state=1)
+    assert a.config == b.config
+    kw = dict(recal_batches=1, batch_size=16)
+    ev_a = SupernetEvaluator(a, tiny_data, tiny_data, **kw)
+    assert SupernetEvaluator(a, tiny_data, tiny_data, **kw).metadata == ev_a.metadata
+    path = tmp_path / "t.csv"
+    table = build_predictor_dataset(tiny_space, ev_a, 3, path, progress=False)
+    with pytest.raises(ValueError, match="Cannot resume .* its 'evaluator' column holds"):
+        build_predictor_dataset(tiny_space, SupernetEvaluator(b, tiny_data, tiny_data, **kw), 3,
+                                path, progress=False)
+    pd.testing.assert_frame_equal(read_table(path), table)  # nothing mixed in
+    again = build_predictor_dataset(tiny_space, SupernetEvaluator(a, tiny_data, tiny_data, **kw),
+                                    3, path, progress=False)
+    pd.testing.assert_frame_equal(again, table)
+
+
+@pytest.fixture
+def checkpoint(tiny_space, tiny_data, tmp_path):
+    """A tiny-space supernet with 10 classes (the digits data), trained one epoch."""
+    net = SuperNet(tiny_space, SupernetConfig(num_classes=10), random_state=0)
+    path = tmp_path / "ck.pt"
+    train(net, tiny_data, 1, sampler=UniformSampler(tiny_space, 0), batch_size=16,
+          checkpoint=path, progress=False)
+    return path
+
+
+def test_from_checkpoint(checkpoint, tiny_space):
+    ev = SupernetEvaluator.from_checkpoint(tiny_space, checkpoint, recal_batches=1)
+    state = torch.load(checkpoint, weights_only=True)
+    assert all(torch.equal(state["model"][k], v) for k, v in ev.supernet.state_dict().items())
+    assert ev.evaluate(tiny_space.sample(2, rng=0)).shape == (2,)
+
+
+def test_from_checkpoint_refuses_other_space_corrupted_and_tampered(checkpoint, tiny_space):
+    with pytest.raises(ValueError, match=r"'checkpoint' parameter of SupernetEvaluator."
+                                         r"from_checkpoint must hold a supernet of the 'macro' "
+                                         r"space. Got one of 'tiny_chain'"):
+        SupernetEvaluator.from_checkpoint(get_search_space("macro"), checkpoint)
+    state = torch.load(checkpoint, weights_only=True)
+    key = next(k for k in state["model"] if k.endswith("weight"))
+    state["model"][key] = torch.zeros(3, 3)
+    tampered = checkpoint.with_name("tampered.pt")
+    torch.save(state, tampered)
+    with pytest.raises(ValueError, match=rf"(?s)Checkpoint '.*tampered.pt' is corrupted: its "
+                                         rf"weights do not fit the supernet of its config: "
+                                         rf"RuntimeError.*size mismatch for {key}"):
+        SupernetEvaluator.from_checkpoint(tiny_space, tampered)
+    corrupted = checkpoint.with_name("corrupted.pt")
+    corrupted.write_bytes(checkpoint.read_bytes()[:300])
+    with pytest.raises(ValueError, match=r"Checkpoint '.*corrupted.pt' is corrupted or not a "
+                                         r"checkpoint of supernet.train"):
+        SupernetEvaluator.from_checkpoint(tiny_space, corrupted)
+    with pytest.raises(FileNotFoundError):
+        SupernetEvaluator.from_checkpoint(tiny_space, checkpoint.with_name("absent.pt"))
