@@ -125,7 +125,8 @@ class ProductSpace(SearchSpace):
         self.name = name
         self.options = tuple(tuple(o) for o in options)
         if not self.options or any(len(o) < 1 for o in self.options):
-            raise ValueError(f"Space {name!r}: every layer needs at least one option.")
+            raise ValueError(f"Space {name!r}: every layer needs at least one option. Got "
+                             f"option counts {[len(o) for o in self.options]}.")
         self.layer_names = tuple(layer_names) if layer_names is not None else tuple(
             f"layer{l}" for l in range(len(self.options)))
         self._cost_tables: dict[str, tuple[float, list[np.ndarray]]] = {}

@@ -108,5 +108,10 @@ def load_latency_lut(path, stat: str = "mean") -> LatencyLUT:
         if not isinstance(entry, dict) or stat not in entry:
             raise ValueError(f"Entry {key!r} of the latency table {str(path)!r} must be a "
                              f"mapping with a {stat!r} value. Got {entry!r}.")
-        table[key] = entry[stat]
+        value = entry[stat]
+        if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                or not np.isfinite(value) or value < 0):
+            raise ValueError(f"Entry {key!r} of the latency table {str(path)!r} must have a "
+                             f"finite, non-negative number as {stat!r} (ms). Got {value!r}.")
+        table[key] = value
     return LatencyLUT(table)

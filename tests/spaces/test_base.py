@@ -120,6 +120,19 @@ def test_subspace_errors(space):
         Subspace(space, base, [((0, 1), [(0,)])])
     with pytest.raises(ValueError, match="Choice 4 at layer 1 is out of range"):
         Subspace(space, base, [((0, 1), [(0, 4)])])
+    for opts in ([], [(1,), (1,)]):
+        with pytest.raises(ValueError, match="Factor on layers \\(0,\\) needs distinct, "
+                                             "non-empty options"):
+            Subspace(space, base, [((0,), opts)])
+    sub = space.subspace([0, 1, 2], base)
+    with pytest.raises(ValueError, match="distinct factor indices of 0..2. Got \\[1, 1\\]"):
+        sub.subspace([1, 1], base)
+    with pytest.raises(ValueError, match="outside the subspace: layer 3 must be 0"):
+        sub.subspace([0], space.from_str("00010000"))
+    with pytest.raises(ValueError, match="Space 'bad': every layer needs at least one option"):
+        ProductSpace("bad", [["a"], []])
+    with pytest.raises(ValueError, match="Space 'bad': every layer needs at least one option"):
+        ProductSpace("bad", [])
 
 
 def test_nested_subspace_and_supercell(space):

@@ -37,6 +37,7 @@ def test_mobilenet_v2_costs_match_published():
     arch = space.default_arch()
     assert space.params(arch) == 3_504_872
     assert 295e6 < space.flops(arch) < 305e6
+    assert space.flops(arch) == 300_774_272  # 300.8M, the paper's "300M"
 
 
 def test_layer_metadata():

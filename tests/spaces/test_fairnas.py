@@ -20,6 +20,8 @@ def test_default_all_k3_e6_is_mobilenet_v2_like():
     assert space.arch_ops(a) == ("k3_e6",) * 19 and space.to_str(a) == "1" * 19
     assert 300e6 < space.flops(a) < 600e6
     assert 3.5e6 < space.params(a) < 6.9e6
+    # exact counts; tests/supernet/test_cost_models.py checks them on the real network
+    assert space.flops(a) == 452_036_096 and space.params(a) == 4_679_144
 
 
 def test_extreme_archs_bound_all_costs():

@@ -26,6 +26,7 @@ def test_proxylessnas_latency_sums_lut_entries(shared_data):
     assert base == pytest.approx(fixed) and tables[0][1] == pytest.approx(first)
     assert tables[1][-1] == 0.0  # skip
     # subspaces inherit the latency model and stay vectorized
+    assert space.cost("latency", [a])[0] == pytest.approx(126.77, abs=0.01)  # all k3_e6, ms
     sub = space.subspace([1, 2], a)
     loop = [space.cost("latency", [x])[0] for x in sub.enumerate()]
     np.testing.assert_allclose(sub.costs("latency"), loop)
@@ -63,6 +64,11 @@ def test_load_errors(tmp_path):
     bad.write_text("Conv-input:1x1x1-output:1x1x1: 3.0\n")
     with pytest.raises(ValueError, match="must be a mapping with a 'mean' value. Got 3.0"):
         load_latency_lut(bad)
+    for value in ("fast", "-1.0", ".nan"):
+        bad.write_text(f"k:\n  mean: {value}\n")
+        with pytest.raises(ValueError, match="Entry 'k' .* must have a finite, non-negative "
+                                             "number as 'mean' \\(ms\\). Got"):
+            load_latency_lut(bad)
     good = tmp_path / "good.yaml"
     good.write_text("k:\n  mean: 1.5\n  var: 0.1\n  count: 3\n")
     assert load_latency_lut(good)["k"] == 1.5

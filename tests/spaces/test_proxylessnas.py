@@ -22,3 +22,9 @@ def test_skipping_lowers_costs():
     b = space.from_ops(ops)
     assert space.flops(b) < space.flops(a) and space.params(b) < space.params(a)
     assert space.to_graph(b).x.argmax(1)[2] == space.op_names.index("skip")
+
+
+def test_all_k3_e6_costs():
+    space = get_search_space("proxylessnas")
+    a = space.from_ops(("k3_e6",) * 21)
+    assert space.flops(a) == 472_620_800 and space.params(a) == 4_684_776
