@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import numbers
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
 from archgraph.utils.validation import atomic_path, check_int, check_positive
-from supernet.data import check_dataset
+from supernet.data import check_batch, check_dataset
 from supernet.distributed import (ShardedBatchSampler, all_reduce_grads, broadcast_model,
                                   check_same_on_all_ranks, empty_safe_collate, rank_and_world,
                                   resolve_device, synced_batchnorm)
@@ -46,7 +47,13 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     leaves a half-written file). If the file exists, training resumes from it, and the weights
     at the end equal those of an uninterrupted run with the same seeds. A checkpoint written
     with different settings (model, config, hyperparameters, sampler) or a corrupted one is
-    refused with a ``ValueError`` before anything is loaded.
+    refused with a ``ValueError`` before anything is loaded. The hyperparameters compared
+    include those of every param group of the optimizer (``lr``, ``momentum``, ``betas``,
+    ...), also of a user-supplied one.
+
+    Data: images and labels must fit the model's ``config`` (``ValueError``); they are checked
+    up front where the labels are at hand (see :func:`supernet.data.check_dataset`), else in
+    each batch before it is used.
 
     Several processes (data parallel): when a ``torch.distributed`` process group is
     initialized (e.g. the script runs under ``torchrun``), the same call trains on all ranks
@@ -119,6 +126,7 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                               weight_decay=weight_decay, nesterov=momentum > 0)
         opt_name = "SGD"
+    opt_groups = _param_group_settings(opt)
     config = getattr(model, "config", None)
     if config is not None:
         check_dataset(train_data, config, "train_data", owner)
@@ -146,6 +154,7 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
         parameters=[[k, list(v.shape)] for k, v in model.state_dict().items()],
         epochs=epochs, batch_size=batch_size * world, lr=lr, momentum=momentum,
         weight_decay=weight_decay, label_smoothing=float(label_smoothing), optimizer=opt_name,
+        optimizer_groups=opt_groups,
         sampler=repr(sampler) if sampler is not None else None, random_state=random_state,
         num_train=len(train_data))
 
@@ -164,7 +173,7 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     with synced_batchnorm(model) if world > 1 else contextlib.nullcontext():
         for epoch in bar:
             history.append(_epoch(epoch + 1, model, loader, sampler, opt, sched, criterion,
-                                  device, len(train_data), batch_size * world, world))
+                                  device, len(train_data), batch_size * world, world, config))
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}",
                             acc=f"{history[-1]['train_acc']:.3f}")
             if checkpoint is not None and rank == 0:
@@ -175,13 +184,15 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
 
 
 def _epoch(epoch, model, loader, sampler, opt, sched, criterion, device, num_train,
-           global_batch, world) -> dict:
+           global_batch, world, config) -> dict:
     """Train epoch number ``epoch``; its loss and accuracy are over the whole data (all
     ranks)."""
     t0 = time.perf_counter()
     model.train()
     total_loss = correct = 0.0
     for step, (x, y) in enumerate(loader):
+        if config is not None and len(y):
+            check_batch(x, y, config, "train_data", "train")
         x, y = x.to(device), y.to(device)                    # [b, C, R, R], [b]
         # share of the global batch: the weighted local means add up to the global mean
         share = len(y) / min(global_batch, num_train - step * global_batch)
@@ -206,6 +217,23 @@ def _epoch(epoch, model, loader, sampler, opt, sched, criterion, device, num_tra
     return dict(epoch=epoch, loss=totals[0].item() / num_train,
                 train_acc=totals[1].item() / num_train, lr=sched.get_last_lr()[0],
                 seconds=time.perf_counter() - t0)
+
+
+def _param_group_settings(opt: torch.optim.Optimizer) -> list[dict]:
+    """The plain-valued settings of each param group of ``opt`` (numbers, flags, strings,
+    tuples of numbers such as ``betas``; one-element tensors as numbers): what identifies its
+    hyperparameters in the checkpoint fingerprint."""
+    def plain(v):
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            v = v.item()
+        if isinstance(v, (tuple, list)):
+            v = [plain(e) for e in v]
+            return None if None in v else v
+        return v if isinstance(v, (numbers.Number, str)) else None
+
+    return [{k: plain(v) for k, v in sorted(group.items())
+             if k != "params" and (v is None or plain(v) is not None)}
+            for group in opt.param_groups]
 
 
 def _save(path, fingerprint, model, opt, sched, gen, sampler, history) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
 from archgraph.spaces import ChainSpace
 from supernet import SupernetConfig
@@ -41,3 +41,16 @@ def tiny_data() -> TensorDataset:
 def small_config() -> SupernetConfig:
     """Published spaces shrunk to digits size."""
     return SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1, num_classes=4)
+
+
+class Unlabelled(Dataset):
+    """Wraps a data set so its labels are only seen by reading it (no tensors, no targets)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __len__(self):
+        return len(self.inner)
+
+    def __getitem__(self, i):
+        return self.inner[i]

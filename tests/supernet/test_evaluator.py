@@ -13,6 +13,8 @@ from supernet.evaluator import SupernetEvaluator, accuracy
 from supernet.samplers import UniformSampler
 from supernet.train import train
 
+from .conftest import Unlabelled
+
 
 @pytest.fixture
 def trained(tiny_space, tiny_data):
@@ -71,19 +73,6 @@ def test_any_torch_dataset_works(trained, tiny_space, tiny_data):
     ev = SupernetEvaluator(trained, Subset(tiny_data, range(32)), Subset(tiny_data, range(16)),
                            recal_batches=1, batch_size=16)
     assert ev.evaluate(tiny_space.sample(2, rng=0)).shape == (2,)
-
-
-class Unlabelled(torch.utils.data.Dataset):
-    """A data set whose labels are only seen by reading it (no tensors, no targets)."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __len__(self):
-        return len(self.inner)
-
-    def __getitem__(self, i):
-        return self.inner[i]
 
 
 def test_labels_and_images_of_any_dataset_are_checked(trained, tiny_data):
