@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 from archgraph.spaces.base import ProductSpace
 from archgraph.utils.validation import check_int
 from supernet.config import SupernetConfig
-from supernet.data import check_dataset
+from supernet.data import check_batch, check_dataset
 from supernet.evaluator import accuracy, tensors_of
 from supernet.supernet import SuperNet
 from supernet.train import train
@@ -56,6 +56,7 @@ class StandaloneEvaluator:
         check_dataset(val_data, self.config, "val_data", owner)
         self.train_data = train_data
         self.val_x, self.val_y = tensors_of(val_data)                # [N, C, R, R], [N]
+        check_batch(self.val_x, self.val_y, self.config, "val_data", owner)
 
     @property
     def metadata(self) -> dict:

@@ -24,3 +24,21 @@ def test_bad_inputs(tiny_space, tiny_data):
         StandaloneEvaluator(tiny_space, rgb, tiny_data)
     with pytest.raises(ValueError, match="'epochs' parameter of StandaloneEvaluator"):
         StandaloneEvaluator(tiny_space, tiny_data, tiny_data, epochs=0)
+
+
+def test_refuses_other_space_and_bad_labels(tiny_space, tiny_data):
+    from torch.utils.data import Subset
+
+    from archgraph.spaces import get_search_space
+
+    from .conftest import Unlabelled
+
+    ev = StandaloneEvaluator(tiny_space, tiny_data, tiny_data, epochs=1, batch_size=16)
+    with pytest.raises(ValueError, match="Expected an architecture of the 'tiny_chain' space"):
+        ev.evaluate(get_search_space("macro").sample(1, rng=0))
+    x, _ = tiny_data.tensors
+    wrong = TensorDataset(x[:4], torch.tensor([0, 1, 2, 9]))
+    for data in (Subset(wrong, range(4)), Unlabelled(wrong)):
+        with pytest.raises(ValueError, match=r"'val_data' parameter of StandaloneEvaluator "
+                                             r"must have labels in 0..3.*Got labels 0..9"):
+            StandaloneEvaluator(tiny_space, tiny_data, data)
