@@ -14,11 +14,22 @@ def test_dispatch_and_subnet_equals_supernet(name, cls, small_config):
     space = get_search_space(name)
     net = SuperNet(space, small_config, random_state=0)
     assert type(net) is cls
-    x = torch.randn(3, 1, 8, 8)
+    archs = space.sample(3, rng=1)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # BN statistics far from their defaults (mean 0, var 1) on every path
+        for _ in range(3):
+            for arch in archs:
+                net(3 * torch.randn(4, 1, 8, 8, generator=g) + 2, arch)
+    x = torch.randn(3, 1, 8, 8, generator=g)
     net.eval()
-    for arch in space.sample(3, rng=1):
+    for arch in archs:
         sub = net.extract_subnet(arch).eval()
-        torch.testing.assert_close(sub(x), net(x, arch), rtol=0, atol=1e-6)
+        bns = [m for m in sub.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        assert bns and all(m.num_batches_tracked > 0 and not torch.allclose(
+            m.running_var, torch.ones_like(m.running_var)) for m in bns)
+        torch.testing.assert_close(sub(x), net(x, arch), rtol=0, atol=1e-5)
+        sub.train()  # the statistics are what makes the two agree
+        assert not torch.allclose(sub(x), net(x, arch), atol=1e-3)
 
 
 def test_only_chosen_options_get_gradients(tiny_space):
@@ -75,6 +86,11 @@ def test_fairnas_published_accounting():
         base, tables = space.cost_tables("params")
         total = base + sum(t.sum() for t in tables) - 1281 * (1000 - classes)
         assert sum(p.numel() for p in net.parameters()) == total
+        # the totals themselves (1,280 features -> classes)
+        assert total == {1000: 15_992_600, 100: 14_839_700}[classes]
+        if classes == 1000:
+            assert space.to_str(arch) == "1" * 19  # k3_e6 in every layer
+            assert sub == 4_679_144
     assert all(len(b) == 6 for b in net.blocks) and len(net.blocks) == 19
 
 
@@ -92,5 +108,10 @@ def test_bad_arch_and_input(tiny_space, small_config):
         net(torch.randn(2, 3, 8, 8), arch)
     with pytest.raises(TypeError, match="'space' parameter of SuperNet"):
         SuperNet(get_search_space("nasbench101"))
+    nb201 = SuperNet(get_search_space("nasbench201"), small_config, random_state=0)
+    with pytest.raises(ValueError, match="Expected an architecture of the 'nasbench201' space"):
+        nb201(torch.randn(2, 1, 8, 8), other)
+    with pytest.raises(ValueError, match="Expected an architecture of the 'nasbench201' space"):
+        nb201.extract_subnet(arch)
     with pytest.raises(TypeError, match="'config' parameter of SuperNet"):
         SuperNet(tiny_space, {"width_mult": 1})
