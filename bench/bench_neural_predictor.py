@@ -8,9 +8,12 @@ Sections (each compares against its baseline in the same run):
   3. NAS-Bench-Macro: tau at N = 50 and 200 (neural vs ridge vs random forest);
   4. search on NB201 with N + K = 200 evaluations vs random search with the same budget;
   5. speed: fit time at N = 172, prediction throughput on 100,000 FairNAS architectures,
-     the sparse message-passing model vs a dense-adjacency implementation of the same weights.
+     sparse message passing vs the dense-adjacency form of the same model (fit and
+     prediction; ``predict`` takes the dense form in chain spaces), and a profile of one
+     layer's steps;
+  6. defaults: the default optimizer settings vs the alternative they were chosen over.
 
-Usage: OMP_NUM_THREADS=1 python bench/bench_neural_predictor.py [--quick]
+Usage: OMP_NUM_THREADS=1 python bench/bench_neural_predictor.py [--quick] [--only SECTION ...]
 """
 from __future__ import annotations
 
@@ -25,12 +28,15 @@ import torch
 from archgraph.datasets.benchmarks import load_macro, load_nasbench101, load_nasbench201
 from archgraph.evaluators import TableEvaluator
 from archgraph.metrics import kendall_tau
+from archgraph.nn.conv import BiDAGConv
 from archgraph.predictors import (NeuralPredictor, RandomForestPredictor, RidgePredictor,
                                   TwoStagePredictor)
+from archgraph.predictors.neural import build_net, check_net_params, predict_graph_net
 from archgraph.search import predictor_search, random_search
 from archgraph.spaces import get_search_space
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SECTIONS = ["nb201", "nb101", "macro", "search", "speed", "defaults"]
 MODELS = {"neural": NeuralPredictor, "ridge": RidgePredictor,
           "random forest": RandomForestPredictor}
 
@@ -152,32 +158,62 @@ def bench_search(runs, n_train, k_top):
     return found, rand
 
 
-@torch.no_grad()
-def dense_predict(model: NeuralPredictor, archs, chunk=4096) -> np.ndarray:
-    """The same fitted network with dense normalized adjacencies ``[n, n]`` shared by every
-    graph of a chain space: each layer is two batched matmuls, no gather/scatter."""
-    x0, ei, _ = model.batcher_.template
-    n = x0.size(0)
-    a = torch.zeros(n, n)
-    a[ei[1], ei[0]] = 1.0  # a[target, source]
-    a_f = a + torch.eye(n)
-    a_b = a.t() + torch.eye(n)
-    a_f, a_b = a_f / a_f.sum(1, keepdim=True), a_b / a_b.sum(1, keepdim=True)
-    net = model.net_
-    out = []
-    for s in range(0, len(archs), chunk):
-        part = archs[s:s + chunk]
-        x, _, _ = model.batcher_.batch(part)
-        h = x.view(len(part), n, -1)  # [B, n, F]
-        for conv in net.convs:
-            h = (0.5 * torch.relu(a_f @ conv.lin_forward(h))
-                 + 0.5 * torch.relu(a_b @ conv.lin_backward(h)))  # [B, n, hidden]
-        g = h.mean(1)  # [B, hidden]
-        for fc in net.fcs:
-            g = torch.relu(fc(g))
-        out.append(net.out(g).squeeze(-1))
-    z = torch.cat(out).numpy().astype(np.float64)
+def _adjacency(model: NeuralPredictor) -> list[torch.Tensor]:
+    x0, ei, _ = model.batcher_.template  # the one topology of every chain-space graph
+    return list(BiDAGConv.dense_adjacency(ei, x0.size(0)))
+
+
+def sparse_predict(model: NeuralPredictor, archs) -> np.ndarray:
+    """``model``'s predictions with sparse message passing (PyG gather / scatter-mean)."""
+    z = predict_graph_net(model.net_, model.batcher_, archs, model.device_, dense=False)
     return model.y_mean_ + model.y_std_ * z
+
+
+def dense_fit_seconds(model: NeuralPredictor, archs, y) -> float:
+    """Time of the same training as ``NeuralPredictor.fit`` (fresh network, Adam, one full
+    batch, ``epochs`` steps, MSE on standardized targets) with the dense forward pass."""
+    p = check_net_params(model, "NeuralPredictor")
+    assert len(archs) <= p["batch_size"]  # one full batch, as fit does for N <= batch_size
+    t = time.perf_counter()
+    net = build_net(model.space, p, None, 0)
+    adj = _adjacency(model)
+    x = model.batcher_.dense_features(archs)  # [N, nodes, F]
+    target = torch.as_tensor((y - y.mean()) / y.std(), dtype=torch.float32)
+    opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+    net.train()
+    for _ in range(p["epochs"]):
+        opt.zero_grad()
+        loss = torch.mean((net.forward_dense(x, *adj) - target) ** 2)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t
+
+
+@torch.no_grad()
+def profile_layer(model: NeuralPredictor, archs, repeats: int) -> dict:
+    """Seconds (median) of one direction of a hidden GCN layer (144 -> 144) on ``archs``: the
+    linear map, the sparse aggregation (self-loops, gather, scatter-mean) and the dense one."""
+    from torch_geometric.utils import add_self_loops
+
+    first, conv = model.net_.convs[0], model.net_.convs[1]
+    x, ei, _ = model.batcher_.batch(archs)
+    h_in = first(x, ei)  # [nodes, 144]: a hidden layer's real input
+    a_f = _adjacency(model)[0]
+    h = conv.lin_forward(h_in)
+    hd = h.view(len(archs), a_f.size(0), -1)
+    loops = add_self_loops(ei, num_nodes=x.size(0))[0]
+
+    def timed(fn):
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        return float(np.median(ts))
+
+    return dict(n=len(archs), linear_s=timed(lambda: conv.lin_forward(h_in)),
+                sparse_s=timed(lambda: conv.propagate(loops, x=h)),
+                dense_s=timed(lambda: a_f @ hd))
 
 
 def bench_speed(n_archs, repeats, fit_repeats=1):
@@ -185,99 +221,161 @@ def bench_speed(n_archs, repeats, fit_repeats=1):
     rng = np.random.default_rng(0)
     train = space.sample(172, rng)
     y = 70 + space.features(train) @ rng.normal(size=space.features(train).shape[1])
-    fits = []
+    fits, full_fits, dense_fits = [], [], []
     for r in range(fit_repeats):
         t = time.perf_counter()
-        model = NeuralPredictor(space=space, random_state=r).fit(train, y)
+        model = NeuralPredictor(space=space, random_state=r).fit(train, y)  # 2 batches/epoch
         fits.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        full = NeuralPredictor(space=space, batch_size=172, random_state=r).fit(train, y)
+        full_fits.append(time.perf_counter() - t)
+        dense_fits.append(dense_fit_seconds(full, train, y))
     archs = space.sample(n_archs, rng)
     t_sparse, t_dense = [], []
     for _ in range(repeats):
         t = time.perf_counter()
-        p_sparse = model.predict(archs)
+        p_sparse = sparse_predict(model, archs)
         t_sparse.append(time.perf_counter() - t)
         t = time.perf_counter()
-        p_dense = dense_predict(model, archs)
+        p_dense = model.predict(archs)  # chain space: the dense path
         t_dense.append(time.perf_counter() - t)
     t = time.perf_counter()
     x, ei, batch = model.batcher_.batch(archs[:4096])
     build = (time.perf_counter() - t) * n_archs / 4096
-    return dict(fit_s=float(np.median(fits)), sparse_s=float(np.median(t_sparse)),
+    return dict(fit_s=float(np.median(fits)), full_fit_s=float(np.median(full_fits)),
+                dense_fit_s=float(np.median(dense_fits)),
+                sparse_s=float(np.median(t_sparse)),
                 dense_s=float(np.median(t_dense)), build_s=float(build),
                 max_abs_diff=float(np.abs(p_sparse - p_dense).max()), n=n_archs,
-                nodes=int(x.size(0) // 4096), edges=int(ei.size(1) // 4096))
+                nodes=int(x.size(0) // 4096), edges=int(ei.size(1) // 4096),
+                profile=profile_layer(model, archs[:8192], max(3, repeats)))
+
+
+def bench_defaults(seeds, n=100):
+    """The default optimizer settings (lr 3e-3, batch 128: one full batch at N = 100) against
+    the alternative they were picked over (lr 1e-3, batch 32), NB201 tau on the other cells."""
+    space = get_search_space("nasbench201")
+    df = load_nasbench201()
+    archs = [space.from_str(s) for s in df["arch"]]
+    y = df["cifar10_test_200"].to_numpy()
+    out = {}
+    for name, kw in [("lr 3e-3, batch 128 (default)", {}),
+                     ("lr 1e-3, batch 32", dict(lr=1e-3, batch_size=32))]:
+        taus, secs = [], []
+        for seed in range(seeds):
+            perm = np.random.default_rng(seed).permutation(len(archs))
+            tr, te = perm[:n], perm[n:]
+            t = time.perf_counter()
+            model = NeuralPredictor(space=space, random_state=seed, **kw)
+            model.fit([archs[i] for i in tr], y[tr])
+            secs.append(time.perf_counter() - t)
+            taus.append(kendall_tau(y[te], model.predict([archs[i] for i in te])))
+        out[name] = dict(tau=float(np.mean(taus)), taus=[round(float(v), 4) for v in taus],
+                         fit_s=float(np.median(secs)))
+        print(f"  {name}: tau {np.mean(taus):.3f}, fit {np.median(secs):.1f} s", flush=True)
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: fewer seeds and sizes")
+    ap.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS,
+                    help="run only these sections (default: all)")
     args = ap.parse_args()
     q = args.quick
+    only = set(args.only)
     seeds = 1 if q else 5
     ns = [50, 100] if q else [50, 100, 200, 500]
     report, out = [], {}
 
-    print("NB201 tau vs N", flush=True)
-    t = time.perf_counter()
-    res, fit_s = bench_nb201(ns, seeds, "_quick" if q else "")
-    out["nb201"] = {"tau": res, "fit_s": fit_s}
-    report.append(table_tau("NAS-Bench-201 CIFAR-10 (test acc, 200 epochs)", res, ns, fit_s))
-    print(f"  ({time.perf_counter() - t:.0f} s)", flush=True)
+    if "nb201" in only:
+        print("NB201 tau vs N", flush=True)
+        t = time.perf_counter()
+        res, fit_s = bench_nb201(ns, seeds, "_quick" if q else "")
+        out["nb201"] = {"tau": res, "fit_s": fit_s}
+        report.append(table_tau("NAS-Bench-201 CIFAR-10 (test acc, 200 epochs)", res, ns,
+                                fit_s))
+        print(f"  ({time.perf_counter() - t:.0f} s)", flush=True)
 
-    print("NB101 single vs two-stage", flush=True)
-    nb101, frac_good = bench_nb101(1 if q else 5)
-    out["nb101"] = nb101
-    lines = ["**NAS-Bench-101** (1,000 cells, 108-epoch validation acc in %; train 172, test "
-             f"828; {frac_good:.0%} of all cells are >= 91%; mean of {1 if q else 5} splits)",
-             "",
-             "| model | MSE all | MSE >= 91% | MSE >= 91%, accepted only | Kendall tau | "
-             "false-negative rate | fit (s) |", "|---|---|---|---|---|---|---|"]
-    for k, v in nb101.items():
-        mse_acc, fnr = ("-", "-") if np.isnan(v[4]) else (f"{v[2]:.2f}", f"{v[4]:.3f}")
-        lines.append(f"| {k} | {v[0]:.2f} | {v[1]:.2f} | {mse_acc} | {v[3]:.3f} | {fnr} | "
-                     f"{v[5]:.1f} |")
-    report.append("\n".join(lines))
+    if "nb101" in only:
+        print("NB101 single vs two-stage", flush=True)
+        nb101, frac_good = bench_nb101(1 if q else 5)
+        out["nb101"] = nb101
+        lines = ["**NAS-Bench-101** (1,000 cells, 108-epoch validation acc in %; train 172, "
+                 f"test 828; {frac_good:.0%} of all cells are >= 91%; mean of "
+                 f"{1 if q else 5} splits)", "",
+                 "| model | MSE all | MSE >= 91% | MSE >= 91%, accepted only | Kendall tau | "
+                 "false-negative rate | fit (s) |", "|---|---|---|---|---|---|---|"]
+        for k, v in nb101.items():
+            mse_acc, fnr = ("-", "-") if np.isnan(v[4]) else (f"{v[2]:.2f}", f"{v[4]:.3f}")
+            lines.append(f"| {k} | {v[0]:.2f} | {v[1]:.2f} | {mse_acc} | {v[3]:.3f} | {fnr} | "
+                         f"{v[5]:.1f} |")
+        report.append("\n".join(lines))
 
-    print("NAS-Bench-Macro", flush=True)
-    macro_ns = [50, 200]
-    macro = bench_macro(macro_ns, seeds)
-    out["macro"] = macro
-    report.append(table_tau("NAS-Bench-Macro (CIFAR-10 mean acc)", macro, macro_ns))
+    if "macro" in only:
+        print("NAS-Bench-Macro", flush=True)
+        macro_ns = [50, 200]
+        macro = bench_macro(macro_ns, seeds)
+        out["macro"] = macro
+        report.append(table_tau("NAS-Bench-Macro (CIFAR-10 mean acc)", macro, macro_ns))
 
-    print("NB201 search", flush=True)
-    runs = 2 if q else 20
-    n_train, k_top = 150, 50
-    found, rand = bench_search(runs, n_train, k_top)
-    out["search"] = {"predictor": found, "random": rand}
-    report.append("\n".join([
-        f"**Search on NAS-Bench-201 CIFAR-10**, {n_train + k_top} evaluations "
-        f"(N={n_train} random + K={k_top} predicted best), test acc of the found cell over "
-        f"{runs} runs (oracle 94.37)", "",
-        "| method | mean | median | min |", "|---|---|---|---|",
-        f"| neural predictor search | {np.mean(found):.2f} | {np.median(found):.2f} | "
-        f"{np.min(found):.2f} |",
-        f"| random search | {np.mean(rand):.2f} | {np.median(rand):.2f} | {np.min(rand):.2f} |"]))
+    if "search" in only:
+        print("NB201 search", flush=True)
+        runs = 2 if q else 20
+        n_train, k_top = 150, 50
+        found, rand = bench_search(runs, n_train, k_top)
+        out["search"] = {"predictor": found, "random": rand}
+        report.append("\n".join([
+            f"**Search on NAS-Bench-201 CIFAR-10**, {n_train + k_top} evaluations "
+            f"(N={n_train} random + K={k_top} predicted best), test acc of the found cell over "
+            f"{runs} runs (oracle 94.37)", "",
+            "| method | mean | median | min |", "|---|---|---|---|",
+            f"| neural predictor search | {np.mean(found):.2f} | {np.median(found):.2f} | "
+            f"{np.min(found):.2f} |",
+            f"| random search | {np.mean(rand):.2f} | {np.median(rand):.2f} | "
+            f"{np.min(rand):.2f} |"]))
 
-    print("speed", flush=True)
-    sp = bench_speed(10_000 if q else 100_000, repeats=1 if q else 3)
-    out["speed"] = sp
-    report.append("\n".join([
-        f"**Speed** (FairNAS, {sp['nodes']} nodes / {sp['edges']} edges per graph; median of "
-        "repeats)", "",
-        "| quantity | value |", "|---|---|",
-        f"| fit, N=172, default hyperparameters (300 epochs) | {sp['fit_s']:.1f} s |",
-        f"| predict {sp['n']:,} archs, sparse message passing (NeuralPredictor.predict) | "
-        f"{sp['sparse_s']:.2f} s = {sp['n'] / sp['sparse_s']:,.0f} archs/s |",
-        f"| predict {sp['n']:,} archs, dense adjacency, same weights | {sp['dense_s']:.2f} s = "
-        f"{sp['n'] / sp['dense_s']:,.0f} archs/s |",
-        f"| of which building the graphs from the choice matrix | {sp['build_s']:.2f} s |",
-        f"| dense / sparse speed-up | {sp['sparse_s'] / sp['dense_s']:.2f}x |",
-        f"| max abs difference of the predictions | {sp['max_abs_diff']:.1e} |"]))
+    if "speed" in only:
+        print("speed", flush=True)
+        sp = bench_speed(10_000 if q else 100_000, repeats=1 if q else 3)
+        out["speed"] = sp
+        pr = sp["profile"]
+        report.append("\n".join([
+            f"**Speed** (FairNAS, {sp['nodes']} nodes / {sp['edges']} edges per graph; median "
+            "of repeats)", "",
+            "| quantity | value |", "|---|---|",
+            f"| fit, N=172, default hyperparameters (300 epochs, 2 batches/epoch) | "
+            f"{sp['fit_s']:.1f} s |",
+            f"| fit, N=172, one full batch, sparse message passing | {sp['full_fit_s']:.1f} s |",
+            f"| fit, N=172, one full batch, dense adjacency | {sp['dense_fit_s']:.1f} s |",
+            f"| predict {sp['n']:,} archs, sparse message passing | "
+            f"{sp['sparse_s']:.2f} s = {sp['n'] / sp['sparse_s']:,.0f} archs/s |",
+            f"| predict {sp['n']:,} archs, dense adjacency (NeuralPredictor.predict) | "
+            f"{sp['dense_s']:.2f} s = {sp['n'] / sp['dense_s']:,.0f} archs/s |",
+            f"| of which building the graphs from the choice matrix | {sp['build_s']:.2f} s |",
+            f"| dense / sparse speed-up: fit / predict | "
+            f"{sp['full_fit_s'] / sp['dense_fit_s']:.2f}x / "
+            f"{sp['sparse_s'] / sp['dense_s']:.2f}x |",
+            f"| max abs difference of the predictions | {sp['max_abs_diff']:.1e} |", "",
+            f"One direction of a hidden layer on {pr['n']:,} graphs: linear map "
+            f"{pr['linear_s']:.3f} s, sparse aggregation {pr['sparse_s']:.3f} s, dense "
+            f"aggregation {pr['dense_s']:.3f} s."]))
+
+    if "defaults" in only:
+        print("default optimizer settings", flush=True)
+        d = bench_defaults(2 if q else 5)
+        out["defaults"] = d
+        report.append("\n".join(
+            ["**Default optimizer settings**, NB201, N=100, Kendall tau on the other cells "
+             f"(mean of {2 if q else 5} seeds)", "", "| settings | tau | fit (s, median) |",
+             "|---|---|---|"]
+            + [f"| {k} | {v['tau']:.3f} | {v['fit_s']:.1f} |" for k, v in d.items()]))
 
     text = "\n\n".join(report)
     print("\n" + text)
     RESULTS.mkdir(exist_ok=True)
-    name = "neural_predictor_quick.json" if q else "neural_predictor.json"
+    name = "neural_predictor" + ("_quick" if q else "") + (
+        "" if only == set(SECTIONS) else "_" + "_".join(sorted(only))) + ".json"
     (RESULTS / name).write_text(json.dumps(out, indent=1, default=float))
 
 

@@ -66,13 +66,19 @@ class ArchGraphBatcher:
         return template
 
     @staticmethod
-    def _from_template(template, choices: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
-        x0, ei, parts = template
-        n, num_nodes = len(choices), x0.size(0)
+    def _features(template, choices: np.ndarray) -> Tensor:
+        x0, _, parts = template
         c = torch.as_tensor(choices, dtype=torch.long)  # [n, L]
-        x = x0.repeat(n, 1, 1)  # [n, nodes, F]
+        x = x0.repeat(len(choices), 1, 1)  # [n, nodes, F]
         for l, nodes, d in parts:
             x[:, nodes] += d[c[:, l]]  # [n, k, F]
+        return x
+
+    @staticmethod
+    def _from_template(template, choices: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
+        x0, ei, _ = template
+        n, num_nodes = len(choices), x0.size(0)
+        x = ArchGraphBatcher._features(template, choices)  # [n, nodes, F]
         offsets = torch.arange(n).repeat_interleave(ei.size(1)) * num_nodes  # [n * E]
         edge_index = ei.repeat(1, n) + offsets  # [2, n * E]
         batch = torch.arange(n).repeat_interleave(num_nodes)  # [n * nodes]
@@ -85,3 +91,11 @@ class ArchGraphBatcher:
             return self._from_template(self.template, self.space.root.encode(archs))
         b = Batch.from_data_list(self.space.to_graphs(archs))
         return b.x, b.edge_index, b.batch
+
+    def dense_features(self, archs: Sequence) -> Tensor:
+        """Node features ``[len(archs), nodes, F]`` of architectures that share the template's
+        topology (``template[1]`` is its ``edge_index``); only for spaces with a template."""
+        if self.template is None:
+            raise ValueError(f"The {self.space.name!r} space has no shared topology: its "
+                             f"graphs must be batched with batch().")
+        return self._features(self.template, self.space.root.encode(archs))

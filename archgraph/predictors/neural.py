@@ -12,6 +12,7 @@ from torch_geometric.loader import DataLoader
 from tqdm.auto import trange
 
 from archgraph.graphs.arch_batch import ArchGraphBatcher
+from archgraph.nn.conv.dag_gcn_conv import BiDAGConv
 from archgraph.nn.models.neural_predictor_net import NeuralPredictorNet
 from archgraph.predictors.base import BasePredictor
 from archgraph.predictors.registry import register_predictor
@@ -82,14 +83,27 @@ def train_graph_net(net: NeuralPredictorNet, graphs: list[Data], loss_fn: Callab
 
 @torch.no_grad()
 def predict_graph_net(net: NeuralPredictorNet, batcher: ArchGraphBatcher, archs: list,
-                      device) -> np.ndarray:
-    """Raw network outputs ``[len(archs)]``, ``PREDICT_CHUNK`` architectures at a time."""
+                      device, dense: bool = True) -> np.ndarray:
+    """Raw network outputs ``[len(archs)]``, ``PREDICT_CHUNK`` architectures at a time.
+
+    When every architecture shares one topology (the batcher has a template: chain spaces)
+    and ``dense``, the layers aggregate with dense adjacency matmuls
+    (:meth:`NeuralPredictorNet.forward_dense`, same numbers, ~1.5x faster; see
+    BENCHMARKS.md); otherwise with sparse message passing."""
     net.eval()
+    dense = dense and batcher.template is not None
+    if dense:
+        x0, ei, _ = batcher.template
+        adj = [a.to(device) for a in BiDAGConv.dense_adjacency(ei, x0.size(0))]
     out = []
     for start in range(0, len(archs), PREDICT_CHUNK):
         chunk = archs[start:start + PREDICT_CHUNK]
-        x, edge_index, batch = batcher.batch(chunk)
-        out.append(net(x.to(device), edge_index.to(device), batch.to(device), len(chunk)).cpu())
+        if dense:
+            z = net.forward_dense(batcher.dense_features(chunk).to(device), *adj)
+        else:
+            x, edge_index, batch = batcher.batch(chunk)
+            z = net(x.to(device), edge_index.to(device), batch.to(device), len(chunk))
+        out.append(z.cpu())
     return torch.cat(out).numpy().astype(np.float64)
 
 

@@ -23,6 +23,18 @@ def test_template_only_for_shared_topology():
     assert ArchGraphBatcher(get_search_space("nasbench101")).template is None
 
 
+def test_dense_features():
+    space = get_search_space("fairnas")
+    archs = space.sample(5, rng=0)
+    batcher = ArchGraphBatcher(space)
+    x = batcher.dense_features(archs)  # [5, nodes, F]
+    assert torch.equal(x.reshape(-1, x.size(-1)), batcher.batch(archs)[0])
+    nb201 = get_search_space("nasbench201")
+    with pytest.raises(ValueError, match="'nasbench201' space has no shared topology: its "
+                                         "graphs must be batched with batch\\(\\)"):
+        ArchGraphBatcher(nb201).dense_features(nb201.sample(1, rng=0))
+
+
 def test_subspace_archs():
     space = get_search_space("macro")
     sub = space.subspace([0, 3, 5], space.sample(1, rng=1)[0])

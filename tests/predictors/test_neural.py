@@ -28,6 +28,17 @@ def test_learns_a_ranking(macro):
     assert model.n_train_ == 80
 
 
+def test_dense_prediction_equals_message_passing(macro):
+    from archgraph.predictors.neural import predict_graph_net
+
+    space, archs, y = macro
+    model = NeuralPredictor(space=space, random_state=0, **FAST).fit(archs[:40], y[:40])
+    assert model.batcher_.template is not None  # a chain space: predict takes the dense path
+    sparse = predict_graph_net(model.net_, model.batcher_, archs, "cpu", dense=False)
+    np.testing.assert_allclose(model.predict(archs), model.y_mean_ + model.y_std_ * sparse,
+                               rtol=0, atol=1e-4)
+
+
 def test_full_batch_and_minibatch_paths(macro):
     space, archs, y = macro
     kw = dict(FAST, epochs=3)

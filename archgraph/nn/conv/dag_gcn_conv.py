@@ -62,5 +62,24 @@ class BiDAGConv(MessagePassing):
     def message(self, x_j: Tensor) -> Tensor:
         return x_j
 
+    @staticmethod
+    def dense_adjacency(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
+        r""":math:`(\hat{\mathbf{A}}_f, \hat{\mathbf{A}}_b)`, each
+        ``[num_nodes, num_nodes]``, of one graph: the numbers :meth:`forward` aggregates with
+        (self-loops, each edge counted as often as it occurs, rows averaged)."""
+        ones = torch.ones(edge_index.size(1), device=edge_index.device)
+        a = torch.zeros(num_nodes, num_nodes, device=edge_index.device)
+        a.index_put_((edge_index[1], edge_index[0]), ones, accumulate=True)  # a[target, source]
+        eye = torch.eye(num_nodes, device=edge_index.device)
+        a_f, a_b = a + eye, a.t() + eye
+        return a_f / a_f.sum(1, keepdim=True), a_b / a_b.sum(1, keepdim=True)
+
+    def forward_dense(self, x: Tensor, adj_f: Tensor, adj_b: Tensor) -> Tensor:
+        """The same layer on a batch of graphs that share one topology, as two batched
+        matmuls (no gather/scatter): ``x [B, n, F_in]`` and the :meth:`dense_adjacency` of
+        the topology -> ``[B, n, F_out]``."""
+        return (0.5 * torch.relu(adj_f @ self.lin_forward(x))
+                + 0.5 * torch.relu(adj_b @ self.lin_backward(x)))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"

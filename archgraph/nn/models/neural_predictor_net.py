@@ -61,7 +61,18 @@ class NeuralPredictorNet(nn.Module):
                 num_graphs: int | None = None) -> Tensor:
         for conv in self.convs:
             x = conv(x, edge_index)  # [num_nodes, hidden]
-        g = global_mean_pool(x, batch, size=num_graphs)  # [num_graphs, hidden]
+        return self._head(global_mean_pool(x, batch, size=num_graphs))  # [num_graphs]
+
+    def forward_dense(self, x: Tensor, adj_f: Tensor, adj_b: Tensor) -> Tensor:
+        """The same network on ``B`` graphs that share one topology (chain spaces), with the
+        dense adjacencies of :meth:`BiDAGConv.dense_adjacency`: ``x [B, n, F]`` -> ``[B]``.
+        Equal to :meth:`forward` up to float rounding, and faster (batched matmuls)."""
+        for conv in self.convs:
+            x = conv.forward_dense(x, adj_f, adj_b)  # [B, n, hidden]
+        return self._head(x.mean(1))  # [B]
+
+    def _head(self, g: Tensor) -> Tensor:
+        """Pooled graph states ``[B, hidden]`` -> outputs ``[B]``."""
         for fc in self.fcs:
             g = torch.relu(fc(g))  # [num_graphs, fc]
         z = self.out(g).squeeze(-1)  # [num_graphs]

@@ -62,3 +62,15 @@ def test_gradients_reach_both_weight_sets():
     conv(data.x, data.edge_index).sum().backward()
     assert conv.lin_forward.weight.grad is not None
     assert conv.lin_backward.weight.grad is not None
+
+
+def test_dense_form_equals_message_passing():
+    torch.manual_seed(0)
+    edges = [(0, 1), (0, 2), (1, 3), (2, 3), (3, 4), (0, 4), (0, 4)]  # a repeated edge counts twice
+    graphs = [make_arch_graph(ops, edges, 3) for ops in ([0, 1, 2, 1, 0], [0, 2, 2, 1, 0])]
+    conv = BiDAGConv(3, 5)
+    adj_f, adj_b = BiDAGConv.dense_adjacency(graphs[0].edge_index, 5)
+    torch.testing.assert_close(adj_f.sum(1), torch.ones(5))
+    dense = conv.forward_dense(torch.stack([g.x for g in graphs]), adj_f, adj_b)  # [2, 5, 5]
+    for g, d in zip(graphs, dense):
+        torch.testing.assert_close(conv(g.x, g.edge_index), d)

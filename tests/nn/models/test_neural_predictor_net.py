@@ -2,6 +2,7 @@ import torch
 from torch_geometric.data import Batch
 
 from archgraph.graphs import make_arch_graph
+from archgraph.nn.conv import BiDAGConv
 from archgraph.nn.models import NeuralPredictorNet
 
 
@@ -46,3 +47,15 @@ def test_reset_parameters_changes_weights():
     before = net.out.weight.clone()
     net.reset_parameters()
     assert not torch.equal(before, net.out.weight)
+
+
+def test_dense_forward_equals_sparse_forward():
+    torch.manual_seed(0)
+    edges = [(i, i + 1) for i in range(4)] + [(0, 4)]
+    graphs = [make_arch_graph(ops, edges, 4) for ops in ([0, 1, 2, 3, 0], [0, 3, 3, 1, 0],
+                                                          [0, 2, 1, 2, 0])]
+    net = NeuralPredictorNet(4, 8, 2, (6,), out_range=(10.0, 100.0)).eval()
+    b = Batch.from_data_list(graphs)
+    adj = BiDAGConv.dense_adjacency(graphs[0].edge_index, 5)
+    torch.testing.assert_close(net.forward_dense(torch.stack([g.x for g in graphs]), *adj),
+                               net(b.x, b.edge_index, b.batch, 3))
