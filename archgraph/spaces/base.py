@@ -154,8 +154,13 @@ class ProductSpace(SearchSpace):
         return {"space": self.name, "layers": list(self.layer_names),
                 "options": [list(o) for o in self.options]}
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """Number of architectures, exact (``len()`` only reaches ``sys.maxsize``)."""
         return int(np.prod(self.num_options, dtype=object))
+
+    def __len__(self) -> int:
+        return self.size
 
     # -- strings and graphs (chain form; NAS-Bench-201 and subspaces override) ----------
     def _digits(self) -> bool:
@@ -275,7 +280,7 @@ class ProductSpace(SearchSpace):
         """``n`` architectures uniformly at random; distinct unless ``replace=True``."""
         n = check_int(n, "n", f"{type(self).__name__}.sample", low=0)
         rng = check_random_state(rng)
-        size = len(self)
+        size = self.size
         if not replace and n > size:
             raise ValueError(f"Cannot sample {n} distinct architectures from the {self.name!r} "
                              f"space of {size}; pass replace=True or a smaller 'n'.")
@@ -283,6 +288,12 @@ class ProductSpace(SearchSpace):
             idx = rng.choice(size, size=n, replace=replace)
             return self.from_index(idx)
         choices = rng.integers(0, np.asarray(self.num_options), size=(n, self.num_layers))
+        if not replace:  # collisions are all but impossible this large, but never return one
+            rows = dict.fromkeys(map(tuple, choices))
+            while len(rows) < n:
+                more = rng.integers(0, np.asarray(self.num_options), size=(n, self.num_layers))
+                rows.update(dict.fromkeys(map(tuple, more)))
+            choices = np.array(list(rows)[:n], dtype=np.int64).reshape(n, self.num_layers)
         return self.decode(choices)
 
     # -- encodings ------------------------------------------------------------------------

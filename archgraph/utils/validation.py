@@ -56,7 +56,10 @@ def check_positive(value, name: str, owner: str | None = None, allow_zero: bool 
 
 def check_fraction(value, name: str, owner: str | None = None) -> float:
     """Return ``value`` as float if it lies in the open interval (0, 1)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < float(value) < 1:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a float in (0, 1). "
+                        f"Got {value!r} ({type(value).__name__}) instead.")
+    if not 0 < float(value) < 1:
         raise ValueError(f"The '{name}' parameter{_owner(owner)} must be a float in (0, 1). "
                          f"Got {value!r} instead.")
     return float(value)

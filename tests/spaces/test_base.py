@@ -73,6 +73,13 @@ def test_sample(space):
         space.sample(1, rng="seed")
 
 
+def test_sample_from_a_space_too_large_to_index():
+    huge = ProductSpace("huge", [["a", "b"]] * 70)  # 2^70 architectures
+    archs = huge.sample(500, rng=0)
+    assert len(set(archs)) == 500 and all(a in huge for a in archs)
+    assert huge.sample(500, rng=0) == archs
+
+
 def test_features_onehot(space):
     f = space.features([space.from_str("01201120")])
     assert f.shape == (1, 24) and f.sum() == 8

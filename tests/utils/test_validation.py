@@ -26,3 +26,15 @@ def test_random_state_forms():
                                             "numpy.random.Generator or a numpy.random."
                                             "RandomState. Got"):
             check_random_state(bad)
+
+
+def test_check_fraction():
+    from archgraph.utils.validation import check_fraction
+
+    assert check_fraction(0.25, "holdout") == 0.25
+    with pytest.raises(TypeError, match="'holdout' parameter of f must be a float in \\(0, 1\\). "
+                                        "Got '0.5' \\(str\\)"):
+        check_fraction("0.5", "holdout", "f")
+    for bad in (0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="must be a float in \\(0, 1\\). Got"):
+            check_fraction(bad, "holdout", "f")
