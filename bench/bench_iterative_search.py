@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--k-top", type=int, default=None, help="override per space")
     args = parser.parse_args()
     tag = "_quick" if args.quick else ""  # a smoke run keeps the full results
+    if args.m_samples is not None or args.k_top is not None:  # so do overridden settings
+        tag += f"_m{args.m_samples or 'default'}_k{args.k_top or 'default'}"
     runs = 2 if args.quick else args.runs
     for settings in SETTINGS.values():
         settings.update({k: v for k, v in (("m_samples", args.m_samples),

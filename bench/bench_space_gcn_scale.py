@@ -11,6 +11,10 @@ pairwise interactions of neighbouring layers plus Gaussian noise (a fixed functi
 
     python bench/bench_space_gcn_scale.py            # 7, 8, 9 layers, M = 2000
     python bench/bench_space_gcn_scale.py --quick    # 5 and 6 layers, few epochs
+    OMP_NUM_THREADS=2 python bench/bench_space_gcn_scale.py --sizes 9   # -> *_9_threads2.json
+
+Quality: Kendall tau of the GCN's predictions against the noise-free synthetic truth on 100,000
+random nodes, next to that of the noisy labels on the labelled nodes.
 """
 from __future__ import annotations
 
@@ -27,14 +31,24 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def synthetic_labels(choices: np.ndarray, seed: int) -> np.ndarray:
+def _effects(n_layers: int, seed: int):
     rng = np.random.default_rng(seed)
-    n_layers = choices.shape[1]
     unary = rng.normal(size=(n_layers, 6))
     pair = rng.normal(scale=0.3, size=(n_layers - 1, 6, 6))
+    return rng, unary, pair
+
+
+def synthetic_truth(choices: np.ndarray, seed: int) -> np.ndarray:
+    """The noise-free part of the labels: per-layer effects + neighbouring-pair effects."""
+    _, unary, pair = _effects(choices.shape[1], seed)
+    n_layers = choices.shape[1]
     y = unary[np.arange(n_layers), choices].sum(1)
-    y += sum(pair[l][choices[:, l], choices[:, l + 1]] for l in range(n_layers - 1))
-    return y + rng.normal(scale=1.0, size=len(y))
+    return y + sum(pair[l][choices[:, l], choices[:, l + 1]] for l in range(n_layers - 1))
+
+
+def synthetic_labels(choices: np.ndarray, seed: int) -> np.ndarray:
+    rng, _, _ = _effects(choices.shape[1], seed)
+    return synthetic_truth(choices, seed) + rng.normal(scale=1.0, size=len(choices))
 
 
 def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden: int, seed: int,
@@ -67,6 +81,14 @@ def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden: int, seed: i
                peak_rss_gb=peak_rss_gb(), estimate_gb=model.memory_estimate_gb_,
                best_arch=str(top["arch"].iloc[0]),
                train_r=float(np.corrcoef(model.predict(archs), y)[0, 1]))
+    # quality: Kendall tau against the noise-free truth on 100,000 random nodes (GCN), and of
+    # the noisy labels themselves on the labelled nodes (what the GCN denoises)
+    from archgraph.metrics import kendall_tau
+    probe = np.random.default_rng(seed + 1).choice(len(space), min(100_000, len(space)),
+                                                   replace=False)
+    c = space.encode(space.from_index(probe))
+    row.update(tau_gcn_truth=kendall_tau(synthetic_truth(c, seed), model.predictions_[probe]),
+               tau_labels_truth=kendall_tau(synthetic_truth(space.encode(archs), seed), y))
     return row
 
 
@@ -82,6 +104,11 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("LAYERS", "GRAPH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     tag = "_quick" if args.quick else ""  # a smoke run keeps the full results
+    if args.sizes:  # a partial run keeps the full results too
+        tag += "_" + "_".join(map(str, args.sizes))
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads and threads != "1":
+        tag += f"_threads{threads}"
     if args.child:
         row = run_one(int(args.child[0]), args.child[1], args.m, args.epochs, args.hidden,
                       args.seed, args.max_memory_gb)
@@ -107,18 +134,19 @@ def main() -> None:
     print(f"\nFairNAS subspaces, M = {args.m} labels, {epochs} epochs, hidden {args.hidden}, "
           f"2 GCN layers, budget {args.max_memory_gb} GiB\n")
     print("| layers | nodes | graph | fit (s) | lookup table (s) | total (s) | CPU time (s) "
-          "| peak RSS (GiB) | estimate (GiB) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| peak RSS (GiB) | estimate (GiB) | tau gcn / labels vs truth |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r.get("status") == "ok":
             print(f"| {r['layers']} | {r['nodes']:,} | {r['graph']} | {r['fit_s']:.1f} | "
                   f"{r['table_s']:.1f} | {r['fit_s'] + r['table_s']:.1f} | "
                   f"{r.get('cpu_s', float('nan')):.0f} | {r['peak_rss_gb']:.2f} | "
-                  f"{r['estimate_gb']:.2f} |")
+                  f"{r['estimate_gb']:.2f} | {r['tau_gcn_truth']:.3f} / "
+                  f"{r['tau_labels_truth']:.3f} |")
         else:
             est = f"{r['estimate_gb']:.1f}" if "estimate_gb" in r else "-"
             print(f"| {r['layers']} | {r.get('nodes', '-')} | {r['graph']} | "
-                  f"{r['status']}: {r.get('message', '')} | - | - | - | - | {est} |")
+                  f"{r['status']}: {r.get('message', '')} | - | - | - | - | {est} | - |")
     _plot(rows, RESULTS / f"space_gcn_scale{tag}.png")
 
 
