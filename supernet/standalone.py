@@ -58,6 +58,19 @@ class StandaloneEvaluator:
         self.val_x, self.val_y = tensors_of(val_data)                # [N, C, R, R], [N]
         check_batch(self.val_x, self.val_y, self.config, "val_data", owner)
 
+    @classmethod
+    def on_digits(cls, space: ProductSpace, epochs: int = 10, batch_size: int = 64,
+                  lr: float | None = None, label_smoothing: float = 0.0, random_state: int = 0,
+                  progress: bool = False) -> "StandaloneEvaluator":
+        """Stand-alone training on the digits data (train split; accuracy on the validation
+        split), at the space's published configuration. This is the ``standalone`` entry
+        point of the ``archgraph dataset build`` command."""
+        from supernet.data import load_digits
+
+        return cls(space, load_digits("train"), load_digits("val"), epochs=epochs,
+                   batch_size=batch_size, lr=lr, label_smoothing=label_smoothing,
+                   random_state=random_state, progress=progress)
+
     @property
     def metadata(self) -> dict:
         """Settings that identify these accuracies (stored beside them in predictor datasets)."""

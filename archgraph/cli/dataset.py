@@ -8,6 +8,9 @@ factory ``factory(space, **options) -> Evaluator``. Shipped ones:
 - ``supernet`` (package ``supernet``): a supernet trained with ``supernet.train.train``,
   evaluated on the digits data; options ``checkpoint`` (required), ``recal_batches``,
   ``batch_size``, ``reset_bn``, ``random_state``.
+- ``standalone`` (package ``supernet``): every architecture trained from scratch on the digits
+  data (the ground truth, slow); options ``epochs``, ``batch_size``, ``lr``,
+  ``label_smoothing``, ``random_state``.
 
 Example::
 

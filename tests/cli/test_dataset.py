@@ -28,7 +28,17 @@ def checkpoint(tmp_path):
 
 
 def test_plugins_are_installed():
-    assert {"supernet", "table"} <= set(evaluator_factories())
+    assert {"supernet", "standalone", "table"} <= set(evaluator_factories())
+
+
+def test_build_with_standalone_training(tmp_path):
+    out = tmp_path / "t.csv"
+    argv = ["dataset", "build", "--space", "digits5", "--evaluator", "standalone", "--n", "2",
+            "--out", str(out), "--option", "epochs=1", "--quiet"]
+    assert main(argv) == 0
+    table = pd.read_csv(out, dtype={"arch": str})
+    assert len(table) == 2 and table["accuracy"].between(0, 100).all()
+    assert '"evaluator": "standalone"' in table["evaluator"][0]
 
 
 def test_build_with_supernet(checkpoint, tmp_path, capsys):
