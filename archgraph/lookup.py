@@ -376,15 +376,14 @@ class LookupTable:
                                  f"layers {layers}. Got the {space.name!r} space with layers "
                                  f"{list(getattr(space, 'layer_names', []))}.")
             saved = meta.get("signature")
-            if saved is not None and isinstance(space, ProductSpace) \
-                    and space.signature() != saved:
-                differ = [k for k in sorted(set(saved) | set(space.signature()))
-                          if saved.get(k) != space.signature().get(k)]
+            given = space.signature() if isinstance(space, ProductSpace) else None
+            if saved is not None and given is not None and given != saved:
+                differ = [k for k in sorted(set(saved) | set(given))
+                          if saved.get(k) != given.get(k)]
                 raise ValueError(f"The 'space' parameter of LookupTable.load does not match "
                                  f"{path}: same name and layers, but its rows number another "
                                  f"(sub)space ({', '.join(differ)} differ). The table's: "
-                                 f"base {saved.get('base')!r}; got base "
-                                 f"{space.signature().get('base')!r}.")
+                                 f"base {saved.get('base')!r}; got base {given.get('base')!r}.")
         return cls(frame, layers, space=space, space_name=meta["space"])
 
     def __repr__(self) -> str:

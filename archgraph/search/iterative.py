@@ -20,6 +20,7 @@ Each architecture is evaluated at most once (scores are cached); the budget is
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -155,8 +156,10 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
     rounds = check_int(rounds, "rounds", owner, low=1)
     m_samples = check_int(m_samples, "m_samples", owner, low=4)
     k_top = check_int(k_top, "k_top", owner, low=1)
-    if (not isinstance(holdout, (int, float)) or isinstance(holdout, bool)
-            or not 0 <= holdout < 1):
+    if not isinstance(holdout, numbers.Real) or isinstance(holdout, bool):
+        raise TypeError(f"The 'holdout' parameter of {owner} must be a float in [0, 1). Got "
+                        f"{holdout!r} ({type(holdout).__name__}) instead.")
+    if not 0 <= holdout < 1:
         raise ValueError(f"The 'holdout' parameter of {owner} must be a float in [0, 1). Got "
                          f"{holdout!r} instead.")
     if holdout > 0 and _num_holdout(holdout, m_samples) == 0:

@@ -99,14 +99,13 @@ def check_finite(values, name: str, owner: str | None = None) -> np.ndarray:
 def check_random_state(seed) -> np.random.Generator:
     """Turn ``None``, an int, a ``Generator`` or a legacy ``RandomState`` (which seeds a new
     ``Generator`` and advances) into a ``np.random.Generator``."""
-    if isinstance(seed, bool):
-        pass
-    elif seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
-        return np.random.default_rng(seed)
-    elif isinstance(seed, np.random.Generator):
+    if isinstance(seed, np.random.Generator):
         return seed
-    elif isinstance(seed, np.random.RandomState):
+    if isinstance(seed, np.random.RandomState):
         return np.random.default_rng(seed.randint(2 ** 31))
+    if seed is None or (isinstance(seed, (numbers.Integral, np.random.SeedSequence))
+                        and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
     raise TypeError(f"The 'random_state' parameter must be None, an int, a "
                     f"numpy.random.Generator or a numpy.random.RandomState. "
                     f"Got {type(seed).__name__} instead.")

@@ -71,6 +71,8 @@ def test_errors():
     with pytest.raises(ValueError, match="'holdout' parameter of iterative_search must be a "
                                          "float in \\[0, 1\\). Got 1.0"):
         iterative_search(space, evaluator, holdout=1.0)
+    with pytest.raises(TypeError, match="'holdout' parameter .* Got '0.2' \\(str\\)"):
+        iterative_search(space, evaluator, holdout="0.2")
     with pytest.raises(ValueError, match="\\(0.9\\) leaves fewer than 2 of m_samples=10"):
         iterative_search(space, evaluator, m_samples=10, holdout=0.9)
     assert evaluator.num_evaluations_ == 0  # refused before spending any evaluation
