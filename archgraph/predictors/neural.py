@@ -88,7 +88,7 @@ def predict_graph_net(net: NeuralPredictorNet, batcher: ArchGraphBatcher, archs:
 
     When every architecture shares one topology (the batcher has a template: chain spaces)
     and ``dense``, the layers aggregate with dense adjacency matmuls
-    (:meth:`NeuralPredictorNet.forward_dense`, same numbers, ~1.5x faster; see
+    (:meth:`NeuralPredictorNet.forward_dense`, same numbers, ~1.4x faster; see
     BENCHMARKS.md); otherwise with sparse message passing."""
     net.eval()
     dense = dense and batcher.template is not None
@@ -122,7 +122,8 @@ class NeuralPredictor(BasePredictor):
     Defaults: the paper's network (3 GCN layers of 144 units, one FC layer of 128, 300
     epochs); ``lr=3e-3`` with ``batch_size=128`` (one full batch up to N = 128) was chosen on
     NAS-Bench-201 at N = 100, where it ranks better than ``lr=1e-3`` with batches of 32 (tau
-    0.75 vs 0.73) in half the fit time.
+    0.752 vs 0.738, mean of 5 seeds) in half the fit time (``bench/bench_neural_predictor.py
+    --only defaults``, BENCHMARKS.md).
 
     Args:
         space: the :class:`~archgraph.spaces.SearchSpace` of the architectures.
