@@ -57,8 +57,9 @@ def gray_decode(bits, num_options: Sequence[int]) -> np.ndarray:
     if bits.ndim != 2 or bits.shape[1] != total:
         raise ValueError(f"The 'bits' argument must have shape [n, {total}]. "
                          f"Got shape {bits.shape} instead.")
-    if not np.isin(bits, (0, 1)).all():
-        bad = bits[~np.isin(bits, (0, 1))].flat[0]
+    not_binary = ~np.isin(bits, (0, 1))
+    if not_binary.any():
+        bad = bits[not_binary].flat[0]
         raise ValueError(f"The 'bits' argument must hold only 0 and 1. Got {bad}.")
     bits = bits.astype(np.int64)
     choices = np.empty((bits.shape[0], len(num_options)), dtype=np.int64)
