@@ -26,3 +26,20 @@ def digits_space() -> ChainSpace:
         stem=[ChainLayer("stem", 1, 8, 1, 8, ("conv_k3",))],
         head=[ChainLayer("head", 24, 64, 1, 2, ("conv_k1",))],
         num_classes=10)
+
+
+#: options of ``digits5v2``: they differ in kind (no layer / wide 3x3 / narrow 5x5), and the two
+#: convolutions cost about the same, so FLOPs alone cannot tell them apart.
+OPTIONS_V2 = ("identity", "k3_e6", "k5_e3")
+
+
+@register_search_space("digits5v2")
+def digits_v2_space() -> ChainSpace:
+    """The space of ground truth v2 (``data/digits5v2_groundtruth.csv``): the network of
+    ``digits5`` with the options ``identity`` / ``k3_e6`` / ``k5_e3`` (243 architectures)."""
+    return ChainSpace(
+        "digits5v2",
+        [ChainLayer(f"l{i}", a, b, s, r, OPTIONS_V2) for i, (a, b, s, r) in enumerate(LAYERS)],
+        stem=[ChainLayer("stem", 1, 8, 1, 8, ("conv_k3",))],
+        head=[ChainLayer("head", 24, 64, 1, 2, ("conv_k1",))],
+        num_classes=10)
