@@ -18,7 +18,7 @@ from scipy import stats
 from archgraph.utils.validation import check_finite, check_int
 
 __all__ = ["kendall_tau", "spearman_rho", "pearson_r", "precision_at_k", "regret_at_k",
-           "improvement_curve", "evaluate_ranking"]
+           "kendall_tau_within_bins", "improvement_curve", "evaluate_ranking"]
 
 
 def _check_pair(y_true, y_pred, owner: str) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +91,31 @@ def regret_at_k(y_true, y_pred, k=1) -> float:
     y_true, y_pred = _check_pair(y_true, y_pred, "regret_at_k")
     k = _resolve_k(k, len(y_true), "regret_at_k")
     return float(y_true.max() - y_true[_top(y_pred, k)].max())
+
+
+def kendall_tau_within_bins(y_true, y_pred, by, bins: int = 4) -> float:
+    """Mean Kendall tau within ``bins`` quantile bins of ``by`` (e.g. FLOPs): how well
+    architectures of similar cost are ordered (Chen et al., AAAI 2021, Fig. 1).
+
+    Bins hold (nearly) equal counts: ``by`` is ranked (ties by position) before it is cut.
+    Bins of fewer than 2 items, or where either ranking is constant, are skipped; ``nan`` if
+    every bin is.
+    """
+    owner = "kendall_tau_within_bins"
+    y_true, y_pred = _check_pair(y_true, y_pred, owner)
+    by = check_finite(by, "by", owner)
+    if len(by) != len(y_true):
+        raise ValueError(f"The 'by' parameter of {owner} must have the length of 'y_true' "
+                         f"({len(y_true)}). Got {len(by)} instead.")
+    bins = check_int(bins, "bins", owner, low=1, high=len(y_true))
+    rank = np.argsort(np.argsort(by, kind="stable"), kind="stable")
+    group = rank * bins // len(by)                                    # [n] bin of each item
+    taus = []
+    for b in range(bins):
+        t, p = y_true[group == b], y_pred[group == b]
+        if len(t) >= 2 and np.ptp(t) > 0 and np.ptp(p) > 0:
+            taus.append(kendall_tau(t, p))
+    return float(np.mean(taus)) if taus else float("nan")
 
 
 def improvement_curve(y_true, y_pred, fractions=None) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ def load_digits(split: str = "train") -> TensorDataset:
     return TensorDataset(torch.from_numpy(x[pick]), torch.from_numpy(y[pick]))
 
 
-def load_perturbed_digits(random_state: int = 0) -> TensorDataset:
+def load_perturbed_digits(split: str = "all", random_state: int = 0) -> TensorDataset:
     """All 1,797 digits, each perturbed once, deterministically: the task of ground truth v2.
 
     Every image is rotated by an angle uniform in [-20, 20] degrees, shifted by up to one pixel
@@ -49,12 +49,21 @@ def load_perturbed_digits(random_state: int = 0) -> TensorDataset:
     the same on every machine. A harder task than the clean digits: architectures differ more
     and accuracies sit further from 100%.
 
+    Args:
+        split: ``"all"`` (1,797 images: the ground truth's cross-validation), or the fixed
+            stratified split of supernet training, ``"train"`` (1,198) / ``"val"`` (599)
+            (``train_test_split(..., test_size=599, stratify=labels, random_state=0)``).
+        random_state: seed of the perturbations (0: the ground truth's data).
+
     Returns:
-        ``TensorDataset(x [1797, 1, 8, 8] float32, y [1797] int64)``.
+        ``TensorDataset(x [N, 1, 8, 8] float32, y [N] int64)``.
     """
+    from sklearn.model_selection import train_test_split
+
     from scipy.ndimage import affine_transform
     from sklearn.datasets import load_digits as sk_load_digits
 
+    check_one_of(split, "split", ("all", "train", "val"), "load_perturbed_digits")
     check_int(random_state, "random_state", "load_perturbed_digits", low=0)
     bunch = sk_load_digits()
     rng = np.random.default_rng(random_state)
@@ -68,8 +77,13 @@ def load_perturbed_digits(random_state: int = 0) -> TensorDataset:
         offset = center - rot @ (center + shift)
         out[i] = affine_transform(img, rot, offset=offset, order=1, cval=-1.0)
     out += rng.normal(0.0, 0.25, size=out.shape)
-    x = torch.from_numpy(out.astype(np.float32)[:, None])
-    return TensorDataset(x, torch.from_numpy(bunch.target.astype(np.int64)))
+    x, y = out.astype(np.float32)[:, None], bunch.target.astype(np.int64)
+    if split != "all":
+        train, val = train_test_split(np.arange(len(y)), test_size=599, stratify=y,
+                                      random_state=0)
+        pick = train if split == "train" else val
+        x, y = x[pick], y[pick]
+    return TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
 
 
 #: files of the python version of CIFAR-10 (``cifar-10-python.tar.gz`` extracted)

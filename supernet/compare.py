@@ -1,0 +1,346 @@
+r"""Compare supernet variants against a stand-alone ground truth at equal training budget.
+
+A *variant* is a callable ``variant(space, train_data, epochs, seed) -> supernet`` that builds
+and trains a supernet (any :class:`~supernet.SuperNet`, a split one included) within a budget
+of ``epochs`` passes over ``train_data`` in total: a plain supernet trains ``epochs`` epochs; a
+split one divides them between its warm-up and its sub-supernets (each epoch of a sub-supernet
+is one pass over the data, so every variant draws the same number of images). Every variant is
+scored the same way: each architecture of the ground truth is evaluated under the variant's
+shared weights (:class:`~supernet.SupernetEvaluator`, with BatchNorm recalibration), and the
+estimates are ranked against the ground truth's mean accuracy:
+
+- Kendall tau and Spearman rho over the space, Kendall tau within FLOPs quartiles,
+  precision at the top 10%;
+- the improvement curve of Laube & Zell (:func:`archgraph.metrics.improvement_curve`) down to
+  10 remaining architectures;
+- self-consistency: Kendall / Pearson / Spearman between the estimates of two seeds;
+- training and evaluation time, parameters, and peak memory of the process that trained it.
+
+Next to every figure stands the ground truth's own *noise ceiling*: how well one of its seeds
+ranks the mean of the others (:meth:`GroundTruth.noise_ceiling`). No estimate of a noisy truth
+is expected to score above it.
+
+>>> truth = load_groundtruth()                       # data/digits5v2_groundtruth.csv
+>>> result = compare_supernets({"uniform": uniform, "strict-fair": strict_fair}, truth,
+...                            load_perturbed_digits("train"), load_perturbed_digits("val"))
+>>> result.summary()
+"""
+from __future__ import annotations
+
+import json
+import resource
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import combinations
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from archgraph.metrics import (improvement_curve, kendall_tau, kendall_tau_within_bins,
+                               pearson_r, precision_at_k, spearman_rho)
+from archgraph.spaces import get_search_space
+from archgraph.utils.validation import check_int
+
+#: the shipped ground truth v2 (``bench/build_digits5v2_groundtruth.py``)
+GROUNDTRUTH = Path(__file__).resolve().parents[1] / "data" / "digits5v2_groundtruth.csv"
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Stand-alone accuracies of every architecture of a space, with one column per seed.
+
+    Attributes:
+        space: the search space.
+        archs: its architectures, in table order.
+        seeds: ``[n, S]`` accuracies (%) of each seed.
+        flops: ``[n]`` multiply-accumulates of the cost model.
+    """
+
+    space: object
+    archs: list
+    seeds: np.ndarray
+    flops: np.ndarray
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """``[n]`` mean accuracy over the seeds: the truth every estimate is ranked against."""
+        return self.seeds.mean(1)
+
+    def noise_ceiling(self, bins: int = 4) -> dict[str, float]:
+        """How well one seed ranks the mean of the others (averaged over seeds), in the
+        metrics of :func:`ranking_report`: the best an estimate can be expected to score."""
+        reports = [ranking_report(self.seeds[:, s], np.delete(self.seeds, s, 1).mean(1),
+                                  self.flops, bins=bins)
+                   for s in range(self.seeds.shape[1])]
+        return {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
+
+    def seed_agreement(self, bins: int = 4) -> dict[str, float]:
+        """Mean pairwise Kendall tau between seeds, over the space and within FLOPs bins."""
+        pairs = list(combinations(range(self.seeds.shape[1]), 2))
+        return dict(
+            kendall=float(np.mean([kendall_tau(self.seeds[:, a], self.seeds[:, b])
+                                   for a, b in pairs])),
+            kendall_within_flops_bins=float(np.mean([kendall_tau_within_bins(
+                self.seeds[:, a], self.seeds[:, b], self.flops, bins) for a, b in pairs])))
+
+
+def load_groundtruth(path=None) -> GroundTruth:
+    """Read and validate a ground-truth table (default: the shipped ground truth v2).
+
+    The table needs ``arch``, ``flops`` and at least two ``acc_seed*`` columns; its JSON
+    sidecar (same name, ``.json``) names the space. Every architecture must parse and appear
+    once, every accuracy must be a finite percentage; otherwise ``ValueError`` names the file,
+    the row and the problem.
+    """
+    path = Path(GROUNDTRUTH if path is None else path)
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        raise FileNotFoundError(f"Ground truth {str(path)!r} or its sidecar "
+                                f"{str(path.with_suffix('.json'))!r} does not exist; build it with "
+                                f"bench/build_digits5v2_groundtruth.py.")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    if not isinstance(meta, dict) or not isinstance(meta.get("space"), str):
+        raise ValueError(f"{str(path.with_suffix('.json'))!r}: expected a JSON object with a "
+                         f"'space' name.")
+    space = get_search_space(meta["space"])
+    table = pd.read_csv(path)
+    cols = sorted(c for c in table.columns if c.startswith("acc_seed"))
+    missing = [c for c in ("arch", "flops") if c not in table.columns]
+    if missing or len(cols) < 2:
+        raise ValueError(f"{str(path)!r}: expected the columns 'arch', 'flops' and at least two "
+                         f"'acc_seed*'. Got {list(table.columns)}.")
+    archs = []
+    for row, text in enumerate(table["arch"]):
+        try:
+            archs.append(space.from_str(str(text)))
+        except ValueError as exc:
+            raise ValueError(f"{str(path)!r}, row {row}: {exc}") from None
+    dup = table["arch"].duplicated()
+    if dup.any():
+        raise ValueError(f"{str(path)!r}, row {int(np.argmax(dup))}: architecture "
+                         f"{table['arch'][dup].iloc[0]!r} appears twice.")
+    seeds = table[cols].to_numpy(dtype=np.float64)                   # [n, S]
+    bad = ~np.isfinite(seeds) | (seeds < 0) | (seeds > 100)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(f"{str(path)!r}, row {row}: {cols[col]} = {seeds[row, col]!r}; "
+                         f"expected a finite accuracy in [0, 100] (%).")
+    flops = table["flops"].to_numpy(dtype=np.float64)
+    if not np.array_equal(flops, np.asarray(space.cost("flops", archs), dtype=np.float64)):
+        raise ValueError(f"{str(path)!r}: its 'flops' column disagrees with the cost model of "
+                         f"the {space.name!r} space.")
+    return GroundTruth(space, archs, seeds, flops)
+
+
+def ranking_report(truth, estimate, flops, bins: int = 4, top: float = 0.1) -> dict[str, float]:
+    """Ranking metrics of ``estimate`` against ``truth`` (both ``[n]``): ``kendall``,
+    ``spearman``, ``kendall_within_flops_bins`` (``bins`` quantile bins of ``flops``),
+    ``precision_at_top`` (the top ``top`` fraction)."""
+    return dict(kendall=kendall_tau(truth, estimate), spearman=spearman_rho(truth, estimate),
+                kendall_within_flops_bins=kendall_tau_within_bins(truth, estimate, flops, bins),
+                precision_at_top=precision_at_k(truth, estimate, top))
+
+
+def curve_fractions(n: int, min_remaining: int = 10, points: int = 20) -> np.ndarray:
+    """Pruned fractions of the improvement curve: ``points`` remaining counts, evenly spaced on
+    a log scale from all ``n`` down to ``min_remaining`` (fewer if ``n`` is smaller)."""
+    return 1.0 - np.geomspace(n, min(min_remaining, n), points) / n
+
+
+# ---------------------------------------------------------------- the plain variants
+
+
+def uniform(space, train_data: Dataset, epochs: int, seed: int, **train_kwargs):
+    """Variant: single-path uniform sampling (SPOS), ``epochs`` epochs."""
+    from supernet.samplers import UniformSampler
+
+    return _train_plain(space, train_data, epochs, seed, UniformSampler, train_kwargs)
+
+
+def strict_fair(space, train_data: Dataset, epochs: int, seed: int, **train_kwargs):
+    """Variant: strict-fair sampling (FairNAS), ``epochs`` epochs (each step trains all
+    options of every layer once on the same batch)."""
+    from supernet.samplers import StrictFairSampler
+
+    return _train_plain(space, train_data, epochs, seed, StrictFairSampler, train_kwargs)
+
+
+def _train_plain(space, train_data, epochs, seed, sampler_cls, train_kwargs):
+    from supernet import SuperNet
+    from supernet.train import train
+
+    net = SuperNet(space, random_state=seed)
+    train(net, train_data, epochs, sampler=sampler_cls(space, seed), random_state=seed,
+          progress=False, **train_kwargs)
+    return net
+
+
+# ---------------------------------------------------------------- the harness
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare_supernets` measured.
+
+    Attributes:
+        runs: one row per (variant, seed): the metrics of :func:`ranking_report`,
+            ``train_seconds``, ``eval_seconds``, ``parameters``, ``peak_rss_mb``.
+        estimates: ``{(variant, seed): [n] estimates}``.
+        curves: ``{(variant, seed): [points] improvement curve}`` at :attr:`fractions`.
+        fractions: the pruned fractions of the curves.
+        truth: the ground truth.
+    """
+
+    runs: pd.DataFrame
+    estimates: dict
+    curves: dict
+    fractions: np.ndarray
+    truth: GroundTruth
+    extra_rows: dict = field(default_factory=dict)
+
+    def self_consistency(self) -> pd.DataFrame:
+        """Per variant: mean Kendall / Pearson / Spearman between the estimates of every pair
+        of seeds (Laube & Zell); NaN with a single seed."""
+        rows = []
+        for name in dict.fromkeys(self.runs["variant"]):
+            seeds = sorted(s for v, s in self.estimates if v == name)
+            pairs = [(self.estimates[name, a], self.estimates[name, b])
+                     for a, b in combinations(seeds, 2)]
+            rows.append(dict(variant=name, **{
+                m: float(np.mean([f(a, b) for a, b in pairs])) if pairs else float("nan")
+                for m, f in (("kendall", kendall_tau), ("pearson", pearson_r),
+                             ("spearman", spearman_rho))}))
+        return pd.DataFrame(rows)
+
+    def summary(self) -> pd.DataFrame:
+        """Per variant (and the ``extra_rows``, e.g. FLOPs alone, and the noise ceiling):
+        mean and std over seeds of every metric, and time and memory relative to the first
+        variant (the baseline)."""
+        metrics = ["kendall", "spearman", "kendall_within_flops_bins", "precision_at_top"]
+        g = self.runs.groupby("variant", sort=False)
+        out = pd.concat([g[metrics].mean(), g[metrics].std().add_suffix("_std"),
+                         g[["train_seconds", "eval_seconds", "parameters",
+                            "peak_rss_mb"]].median()], axis=1)
+        base = out.iloc[0]
+        out["train_time_vs_first"] = out["train_seconds"] / base["train_seconds"]
+        out["parameters_vs_first"] = out["parameters"] / base["parameters"]
+        out["peak_rss_vs_first"] = out["peak_rss_mb"] / base["peak_rss_mb"]
+        out["improvement_at_10_left"] = [np.mean([c[-1] for (v, _), c in self.curves.items()
+                                                  if v == name]) for name in out.index]
+        extra = pd.DataFrame.from_dict(self.extra_rows, orient="index")
+        return pd.concat([out, extra]) if len(extra) else out
+
+    def plot(self, path) -> None:
+        """Improvement curves (mean +- std over seeds) against remaining architectures."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        n = len(self.truth.archs)
+        remaining = np.maximum(1, np.round((1 - self.fractions) * n))
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for name in dict.fromkeys(self.runs["variant"]):
+            c = np.array([c for (v, _), c in self.curves.items() if v == name])
+            ax.plot(remaining, c.mean(0), label=name)
+            ax.fill_between(remaining, c.mean(0) - c.std(0), c.mean(0) + c.std(0), alpha=0.2)
+        acc, flops = self.truth.accuracy, self.truth.flops
+        _, cf = improvement_curve(acc, flops, self.fractions)
+        ax.plot(remaining, cf, "k--", label="FLOPs alone")
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel("architectures remaining (pruned by the estimate)")
+        ax.set_ylabel("normalized improvement (Laube & Zell)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def _run(name, variant, space_name, train_data, val_data, epochs, seed, recal_batches, archs):
+    """Train and evaluate one (variant, seed); in a worker process when ``jobs`` is set."""
+    from supernet.evaluator import SupernetEvaluator
+
+    torch.set_num_threads(1)
+    space = get_search_space(space_name)
+    t0 = time.perf_counter()
+    net = variant(space, train_data, epochs, seed)
+    t1 = time.perf_counter()
+    est = SupernetEvaluator(net, train_data, val_data, recal_batches=recal_batches,
+                            random_state=seed).evaluate([space.from_str(a) for a in archs])
+    t2 = time.perf_counter()
+    return dict(variant=name, seed=seed, train_seconds=t1 - t0, eval_seconds=t2 - t1,
+                parameters=sum(p.numel() for p in net.parameters()),
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), est
+
+
+def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
+                      train_data: Dataset, val_data: Dataset, *, seeds: Sequence[int] = (0, 1, 2),
+                      epochs: int = 30, recal_batches: int | None = 10, bins: int = 4,
+                      jobs: int | None = None, progress: bool = True) -> Comparison:
+    """Train every variant with every seed at the budget of ``epochs`` and rank its estimates
+    of all architectures of ``truth`` against the ground truth (see the module docstring).
+
+    Args:
+        variants: ``{name: variant}``, the first one the baseline of the relative figures.
+            A variant is a picklable callable ``(space, train_data, epochs, seed) ->
+            supernet`` (a module-level function or a ``functools.partial`` of one).
+        truth: the ground truth (:func:`load_groundtruth`).
+        train_data, val_data: the supernets' training data and the data of their estimates.
+        seeds: seeds of the supernets (initialization, data order, paths).
+        epochs: training budget in passes over ``train_data``.
+        recal_batches: BatchNorm recalibration batches per architecture (``None``: none).
+        bins: FLOPs quantile bins of the within-bin Kendall tau.
+        jobs: worker processes (one thread each); ``None`` runs in this process (its peak
+            memory is then that of this process).
+        progress: progress bar over runs.
+
+    Returns:
+        a :class:`Comparison`; its ``extra_rows`` hold "FLOPs alone" and the noise ceiling.
+    """
+    owner = "compare_supernets"
+    if not isinstance(variants, Mapping) or not variants or not all(
+            callable(v) for v in variants.values()):
+        raise TypeError(f"The 'variants' parameter of {owner} must be a non-empty mapping of "
+                        f"names to callables. Got {variants!r} instead.")
+    if not isinstance(truth, GroundTruth):
+        raise TypeError(f"The 'truth' parameter of {owner} must be a GroundTruth (see "
+                        f"load_groundtruth). Got {type(truth).__name__} instead.")
+    seeds = [check_int(s, "seeds", owner, low=0) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"The 'seeds' parameter of {owner} must hold distinct seeds. "
+                         f"Got {seeds} instead.")
+    epochs = check_int(epochs, "epochs", owner, low=1)
+    if jobs is not None:
+        jobs = check_int(jobs, "jobs", owner, low=1)
+    archs = [truth.space.to_str(a) for a in truth.archs]
+    tasks = [(name, v, truth.space.name, train_data, val_data, epochs, s, recal_batches, archs)
+             for name, v in variants.items() for s in seeds]
+    if jobs is None:
+        results = (_run(*t) for t in tasks)
+    else:
+        pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), max_tasks_per_child=1)
+        results = pool.map(_run, *zip(*tasks))
+    rows, estimates, curves = [], {}, {}
+    acc = truth.accuracy
+    fractions = curve_fractions(len(acc))
+    try:
+        for row, est in tqdm(results, total=len(tasks), desc="supernets", disable=not progress):
+            key = row["variant"], row["seed"]
+            estimates[key] = est
+            curves[key] = improvement_curve(acc, est, fractions)[1]
+            rows.append({**row, **ranking_report(acc, est, truth.flops, bins)})
+    finally:
+        if jobs is not None:
+            pool.shutdown(cancel_futures=True)
+    extra = {"FLOPs alone": ranking_report(acc, truth.flops, truth.flops, bins),
+             "noise ceiling (one seed vs the others)": truth.noise_ceiling(bins)}
+    extra["FLOPs alone"]["improvement_at_10_left"] = improvement_curve(
+        acc, truth.flops, fractions)[1][-1]
+    return Comparison(pd.DataFrame(rows), estimates, curves, fractions, truth, extra)
