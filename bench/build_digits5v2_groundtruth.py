@@ -109,6 +109,9 @@ def worker(w: int, num_workers: int, work: str, quick: bool) -> None:
     done = done_units(work)
     todo = [u for u in units(cfg)[w::num_workers] if u not in done]
     path = work / f"worker{w}.jsonl"
+    if path.exists():  # cut a torn last line (an interrupted write) before appending
+        text = path.read_bytes()
+        path.write_bytes(text[:text.rfind(b"\n") + 1])
     with open(path, "a") as fh:
         for i, (a, seed) in enumerate(todo):
             t0 = time.perf_counter()
@@ -128,7 +131,7 @@ def quality(table: pd.DataFrame, seeds) -> dict:
     bins = pd.qcut(table["flops"].rank(method="first"), 4, labels=False)
     within = [np.mean([kendalltau(g[a], g[b])[0] for a, b in pairs])
               for _, g in table.groupby(bins)]
-    ceiling = [kendalltau(table[c], table[[o for o in cols if o != c]].mean(1))[0]
+    ceiling = [kendalltau(table[c], table[[o for o in cols if o != c]].mean(axis=1))[0]
                for c in cols]
     return dict(kendall_between_seeds=float(np.mean([kendalltau(table[a], table[b])[0]
                                                      for a, b in pairs])),
@@ -157,7 +160,7 @@ def merge(work: Path, out: Path, cfg: dict, seconds: float) -> pd.DataFrame:
     for s in cfg["seeds"]:
         table[f"acc_seed{s}"] = [done[a, s]["acc"] for a in measured]
         table[f"loss_seed{s}"] = [done[a, s]["loss"] for a in measured]
-    table["accuracy"] = table[[f"acc_seed{s}" for s in cfg["seeds"]]].mean(1)
+    table["accuracy"] = table[[f"acc_seed{s}" for s in cfg["seeds"]]].mean(axis=1)
     cpu = sum(r["seconds"] for r in done.values())
     meta = dict(space=SPACE, data="load_perturbed_digits(\"all\"): 1,797 perturbed 8x8 digits",
                 cross_validation="StratifiedKFold(folds, shuffle=True, random_state=seed); "

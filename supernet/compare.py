@@ -71,12 +71,12 @@ class GroundTruth:
     @property
     def accuracy(self) -> np.ndarray:
         """``[n]`` mean accuracy over the seeds: the truth every estimate is ranked against."""
-        return self.seeds.mean(1)
+        return self.seeds.mean(axis=1)
 
     def noise_ceiling(self, bins: int = 4) -> dict[str, float]:
         """How well one seed ranks the mean of the others (averaged over seeds), in the
         metrics of :func:`ranking_report`: the best an estimate can be expected to score."""
-        reports = [ranking_report(self.seeds[:, s], np.delete(self.seeds, s, 1).mean(1),
+        reports = [ranking_report(self.seeds[:, s], np.delete(self.seeds, s, 1).mean(axis=1),
                                   self.flops, bins=bins)
                    for s in range(self.seeds.shape[1])]
         return {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
@@ -109,7 +109,7 @@ def load_groundtruth(path=None) -> GroundTruth:
         raise ValueError(f"{str(path.with_suffix('.json'))!r}: expected a JSON object with a "
                          f"'space' name.")
     space = get_search_space(meta["space"])
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, dtype={"arch": str})  # "00120" is a string, not 120
     cols = sorted(c for c in table.columns if c.startswith("acc_seed"))
     missing = [c for c in ("arch", "flops") if c not in table.columns]
     if missing or len(cols) < 2:

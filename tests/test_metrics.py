@@ -101,3 +101,19 @@ def test_improvement_curve_errors():
         improvement_curve([1, 2], [1, 2], fractions=[0.5, 1.5])
     with pytest.raises(ValueError, match="'y_true' .* must not be constant"):
         improvement_curve([1, 1, 1], [1, 2, 3])
+
+
+def test_kendall_tau_within_bins():
+    from archgraph.metrics import kendall_tau_within_bins
+
+    by = np.arange(8.0)
+    truth = np.array([1, 2, 3, 4, 5, 6, 7, 8.0])
+    # within each of 2 bins (by < 4, by >= 4) the prediction is reversed, but not across bins
+    pred = np.array([4, 3, 2, 1, 8, 7, 6, 5.0])
+    assert kendall_tau_within_bins(truth, pred, by, bins=2) == pytest.approx(-1.0)
+    assert kendall_tau_within_bins(truth, pred, by, bins=1) < 1.0
+    assert np.isnan(kendall_tau_within_bins(truth, np.ones(8), by, bins=2))  # constant: skipped
+    with pytest.raises(ValueError, match="'by' parameter of kendall_tau_within_bins"):
+        kendall_tau_within_bins(truth, pred, by[:3])
+    with pytest.raises(ValueError, match="bins"):
+        kendall_tau_within_bins(truth, pred, by, bins=0)

@@ -85,3 +85,30 @@ def test_labels_of_subsets_and_batches_are_checked(tiny_space):
     with pytest.raises(ValueError, match=r"'b' parameter of g must hold images of shape "
                                          r"\[1, 8, 8\].*Got images of shape \[1, 4, 4\]"):
         check_batch(torch.randn(2, 1, 4, 4), torch.tensor([0, 2]), config, "b", "g")
+
+
+def test_perturbed_digits_are_deterministic_and_split_disjointly():
+    from supernet.data import load_perturbed_digits
+
+    full = load_perturbed_digits()
+    x, y = full.tensors
+    assert x.shape == (1797, 1, 8, 8) and y.shape == (1797,)
+    assert torch.equal(x, load_perturbed_digits().tensors[0])       # same data every call
+    assert not torch.equal(x, load_perturbed_digits(random_state=1).tensors[0])
+    clean = load_digits("train").tensors[0]
+    assert x.std() > clean.std() * 0.9 and x.min() < -1  # noised past the clean range
+    train, val = load_perturbed_digits("train"), load_perturbed_digits("val")
+    assert (len(train), len(val)) == (1198, 599)
+    rows = {tuple(r.flatten().tolist()) for r in x}
+    split_rows = [tuple(r.flatten().tolist()) for d in (train, val) for r in d.tensors[0]]
+    assert set(split_rows) == rows and len(split_rows) == len(set(split_rows))  # a partition
+    assert torch.bincount(val.tensors[1]).min() >= 55  # stratified: ~60 per class
+
+
+def test_perturbed_digits_errors():
+    from supernet.data import load_perturbed_digits
+
+    with pytest.raises(ValueError, match="split"):
+        load_perturbed_digits("test")
+    with pytest.raises(ValueError, match="random_state"):
+        load_perturbed_digits(random_state=-1)

@@ -1,0 +1,94 @@
+"""Supernet variants against ground truth v2 at equal training budget (``supernet.compare``).
+
+Every variant trains on the perturbed digits' training split (1,198 images) for the same
+number of passes over the data (``--epochs``, divided among warm-up and sub-supernets by the
+split variants), with 3 seeds; each then estimates all 243 architectures of ``digits5v2`` on
+the validation split (599 images) with BatchNorm recalibration, and the estimates are ranked
+against ``data/digits5v2_groundtruth.csv``. Rows: plain uniform (SPOS) and strict-fair (FairNAS)
+supernets, Few-Shot NAS (exhaustive split of one layer), random balanced splits and GM-NAS
+(gradient-matching min-cut splits, B=2, 1 and 2 splits), FLOPs alone, and the noise ceiling of
+the ground truth. Writes ``bench/results/supernet_variants.{md,json,png}``.
+
+    python bench/bench_supernet_variants.py --jobs 2            # full run
+    python bench/bench_supernet_variants.py --quick             # smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from supernet.compare import compare_supernets, load_groundtruth, strict_fair, uniform
+from supernet.data import load_perturbed_digits
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def variants() -> dict:
+    """The compared configurations, the baseline first."""
+    out = {"uniform (SPOS)": uniform, "strict-fair (FairNAS)": strict_fair}
+    try:
+        from supernet import gm_nas
+    except ImportError:  # pragma: no cover - until the splitting variants exist
+        return out
+    out.update({"Few-Shot NAS (3 sub-supernets)": gm_nas.few_shot,
+                "random split B=2 x1": partial(gm_nas.random_split, num_groups=2, num_splits=1),
+                "GM-NAS B=2 x1": partial(gm_nas.gm_nas, num_groups=2, num_splits=1),
+                "random split B=2 x2": partial(gm_nas.random_split, num_groups=2, num_splits=2),
+                "GM-NAS B=2 x2": partial(gm_nas.gm_nas, num_groups=2, num_splits=2)})
+    return out
+
+
+def markdown(table: pd.DataFrame) -> list[str]:
+    """Rows of a Markdown table of ``table`` (index first), floats to 3 decimals."""
+    cells = [[str(i)] + [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
+             for i, row in zip(table.index, table.itertuples(index=False))]
+    return ["| | " + " | ".join(table.columns) + " |", "|---" * (len(table.columns) + 1) + "|",
+            *("| " + " | ".join(c) + " |" for c in cells)]
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smoke run: 2 variants, 1 seed, 1 epoch")
+    p.add_argument("--epochs", type=int, default=40, help="training budget (passes over data)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (one thread each)")
+    p.add_argument("--groundtruth", default=None, help="ground-truth CSV (default: shipped v2)")
+    args = p.parse_args(argv)
+    truth = load_groundtruth(args.groundtruth)
+    chosen = variants()
+    seeds, epochs = (0, 1, 2), args.epochs
+    if args.quick:
+        chosen = dict(list(chosen.items())[:2])
+        seeds, epochs = (0,), 1
+    result = compare_supernets(chosen, truth, load_perturbed_digits("train"),
+                               load_perturbed_digits("val"), seeds=seeds, epochs=epochs,
+                               jobs=args.jobs)
+    summary = result.summary()
+    consistency = result.self_consistency().set_index("variant")
+    cols = ["kendall", "kendall_std", "spearman", "kendall_within_flops_bins",
+            "kendall_within_flops_bins_std", "precision_at_top", "improvement_at_10_left",
+            "train_time_vs_first", "parameters_vs_first", "peak_rss_vs_first"]
+    table = summary.reindex(columns=cols).join(consistency.add_prefix("seeds_"))
+    agreement = truth.seed_agreement()
+    text = [f"epochs (passes over 1,198 training images) = {epochs}, seeds = {list(seeds)}; "
+            f"ground truth: mean pairwise Kendall between its seeds {agreement['kendall']:.3f} "
+            f"(within FLOPs quartiles {agreement['kendall_within_flops_bins']:.3f})", "",
+            *markdown(table)]
+    out = RESULTS / ("supernet_variants_quick" if args.quick else "supernet_variants")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text("\n".join(text) + "\n")
+    out.with_suffix(".json").write_text(json.dumps(
+        dict(epochs=epochs, seeds=list(seeds), agreement=agreement,
+             runs=result.runs.to_dict(orient="records"),
+             summary=json.loads(table.to_json(orient="index"))), indent=1))
+    result.plot(out.with_suffix(".png"))
+    pd.set_option("display.width", 200)
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.utils.data import Subset
+
+from archgraph.spaces import get_search_space
+from supernet.compare import (GroundTruth, compare_supernets, curve_fractions, load_groundtruth,
+                              ranking_report, uniform)
+from supernet.data import load_perturbed_digits
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_search_space("digits5v2")
+
+
+def small_truth(space, n=12, seeds=3):
+    archs = space.sample(n, 0)
+    base = np.linspace(60, 80, n)
+    noise = np.random.default_rng(0).normal(0, 0.5, (n, seeds))
+    return GroundTruth(space, archs, base[:, None] + noise, space.cost("flops", archs))
+
+
+def write_truth(tmp_path, space, truth):
+    table = pd.DataFrame({"arch": [space.to_str(a) for a in truth.archs], "flops": truth.flops})
+    for s in range(truth.seeds.shape[1]):
+        table[f"acc_seed{s}"] = truth.seeds[:, s]
+    path = tmp_path / "gt.csv"
+    table.to_csv(path, index=False)
+    path.with_suffix(".json").write_text(json.dumps({"space": space.name}))
+    return path, table
+
+
+def test_load_groundtruth_round_trip(tmp_path, space):
+    truth = small_truth(space)
+    path, _ = write_truth(tmp_path, space, truth)
+    back = load_groundtruth(path)
+    assert back.archs == truth.archs
+    np.testing.assert_allclose(back.seeds, truth.seeds)
+    np.testing.assert_allclose(back.accuracy, truth.seeds.mean(1))
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda t: t.drop(columns="flops"), "expected the columns 'arch', 'flops'"),
+    (lambda t: t.assign(acc_seed1=[np.nan] + [70.0] * (len(t) - 1)), "row 0: acc_seed1"),
+    (lambda t: t.assign(acc_seed0=[101.0] * len(t)), r"finite accuracy in \[0, 100\]"),
+    (lambda t: pd.concat([t, t.iloc[:1]]), "appears twice"),
+    (lambda t: t.assign(arch=["9" * 5] + list(t["arch"][1:])), "row 0"),
+    (lambda t: t.assign(flops=t["flops"] + 1), "disagrees with the cost model"),
+])
+def test_load_groundtruth_refuses_bad_tables(tmp_path, space, edit, match):
+    path, table = write_truth(tmp_path, space, small_truth(space))
+    edit(table).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=match):
+        load_groundtruth(path)
+
+
+def test_load_groundtruth_names_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build_digits5v2_groundtruth"):
+        load_groundtruth(tmp_path / "none.csv")
+
+
+def test_noise_ceiling_and_agreement(space):
+    truth = small_truth(space)
+    agree = truth.seed_agreement()
+    ceiling = truth.noise_ceiling()
+    # truth levels are 1.8 points apart and the noise std 0.5: seeds agree far above chance
+    assert agree["kendall"] > 0.5 and ceiling["kendall"] >= agree["kendall"] - 0.1
+    perfect = GroundTruth(space, truth.archs, np.repeat(truth.seeds[:, :1], 3, 1), truth.flops)
+    assert perfect.seed_agreement()["kendall"] == pytest.approx(1.0)
+    assert perfect.noise_ceiling()["kendall"] == pytest.approx(1.0)
+
+
+def test_ranking_report_perfect_and_reversed(space):
+    truth = small_truth(space)
+    acc = truth.accuracy
+    good = ranking_report(acc, acc, truth.flops)
+    bad = ranking_report(acc, -acc, truth.flops)
+    assert good["kendall"] == pytest.approx(1) and bad["kendall"] == pytest.approx(-1)
+    assert good["precision_at_top"] == 1 and bad["precision_at_top"] == 0
+
+
+def test_curve_fractions_reach_ten_remaining():
+    f = curve_fractions(243)
+    assert f[0] == 0 and round((1 - f[-1]) * 243) == 10 and np.all(np.diff(f) > 0)
+    assert round((1 - curve_fractions(5)[-1]) * 5) == 5  # fewer than 10: nothing pruned
+
+
+def test_compare_supernets_end_to_end(tmp_path, space):
+    torch.manual_seed(0)
+    truth = small_truth(space, n=8)
+    train = Subset(load_perturbed_digits("train"), range(128))
+    val = Subset(load_perturbed_digits("val"), range(64))
+    result = compare_supernets({"a": uniform, "b": uniform}, truth, train, val, seeds=(0, 1),
+                               epochs=1, recal_batches=1, progress=False)
+    assert len(result.runs) == 4 and set(result.runs["variant"]) == {"a", "b"}
+    for key, est in result.estimates.items():
+        assert est.shape == (8,) and np.all((est >= 0) & (est <= 100))
+    # the same variant and seed trains the same supernet: identical estimates
+    np.testing.assert_array_equal(result.estimates["a", 0], result.estimates["b", 0])
+    summary = result.summary()
+    assert {"FLOPs alone", "noise ceiling (one seed vs the others)"} <= set(summary.index)
+    assert summary.loc["a", "train_time_vs_first"] == 1.0
+    assert summary.loc["b", "parameters_vs_first"] == 1.0
+    assert list(result.self_consistency()["variant"]) == ["a", "b"]
+    result.plot(tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_compare_supernets_errors(space):
+    truth = small_truth(space)
+    data = load_perturbed_digits("val")
+    with pytest.raises(TypeError, match="'variants' parameter of compare_supernets"):
+        compare_supernets({}, truth, data, data)
+    with pytest.raises(TypeError, match="'truth' parameter of compare_supernets"):
+        compare_supernets({"u": uniform}, "gt.csv", data, data)
+    with pytest.raises(ValueError, match="distinct seeds"):
+        compare_supernets({"u": uniform}, truth, data, data, seeds=(1, 1))
