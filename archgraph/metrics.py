@@ -121,8 +121,8 @@ def kendall_tau_within_bins(y_true, y_pred, by, bins: int = 4) -> float:
 def improvement_curve(y_true, y_pred, fractions=None) -> tuple[np.ndarray, np.ndarray]:
     """Normalized improvement of pruning the predicted-worst architectures.
 
-    Laube & Zell, "Inter-choice dependent super-network weights" (2021,
-    https://arxiv.org/abs/2104.11522): prune the fraction ``p`` of
+    Laube & Zell, "Inter-choice dependent super-network weights" (arXiv, 2021): prune the
+    fraction ``p`` of
     architectures the predictor ranks worst and keep ``m = max(1, round((1 - p) n))``; the
     value is the mean true accuracy of the kept ones, normalized so that ``0`` is the mean of
     all (a random pick) and ``1`` is the best architecture:
