@@ -33,8 +33,8 @@ from archgraph.metrics import kendall_tau, precision_at_k
 from archgraph.predictors import NeuralPredictor
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.spaces import get_search_space
-from archgraph.utils.validation import check_int
-from supernet import SuperNet
+from archgraph.utils import check_int
+from supernet import build_supernet
 from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator
 from supernet.samplers import UniformSampler
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[1/5] space {space.name}: {len(space)} architectures, "
           f"{space.num_layers} layers x {space.num_options[0]} options {space.options[0]}")
     train_data, val_data = load_digits("train"), load_digits("val")
-    net = SuperNet(space, random_state=args.seed)
+    net = build_supernet(space, random_state=args.seed)
     history = train(net, train_data, epochs, sampler=UniformSampler(space, args.seed),
                     checkpoint=out / "supernet.pt", random_state=args.seed, progress=progress)
     print(f"      supernet trained {len(history)} epochs, final loss {history[-1]['loss']:.3f}, "

@@ -26,8 +26,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from archgraph.graphs.similarity import measured_similarity
-from archgraph.spaces.base import ChoiceArch, ProductSpace, Subspace
-from archgraph.utils.validation import check_int, check_one_of
+from archgraph.spaces import ChoiceArch, ProductSpace, Subspace
+from archgraph.utils import check_int, check_one_of
 from supernet.chain_supernet import ChainSupernet
 from supernet.data import check_dataset
 from supernet.supernet import SuperNet

@@ -9,10 +9,11 @@ import pytest
 import torch
 from torch.utils.data import BatchSampler, SequentialSampler, TensorDataset
 
-from supernet import SuperNet
+from supernet import build_supernet
 from supernet.distributed import ShardedBatchSampler, rank_and_world, resolve_device
 from supernet.samplers import StrictFairSampler
-from supernet.train import load_checkpoint, train
+from supernet.checkpoint import load_checkpoint
+from supernet.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ WORKER = textwrap.dedent("""
     import torch
     import torch.distributed as dist
     from torch.utils.data import TensorDataset
-    from supernet import SuperNet
+    from supernet import build_supernet
     from supernet.samplers import StrictFairSampler
     from supernet.train import train
 
@@ -34,13 +35,13 @@ WORKER = textwrap.dedent("""
     space = runpy.run_path(sys.argv[4])["make_tiny_space"]()
     data = TensorDataset(*torch.load(f"{out}/data.pt", weights_only=True))
     kw = dict(batch_size=4, lr=0.1, label_smoothing=0.1, progress=False)
-    net = SuperNet(space, random_state=0)
+    net = build_supernet(space, random_state=0)
     try:
         train(net, data, 1, sampler=StrictFairSampler(space, 1), random_state=rank, **kw)
         refused = ""
     except ValueError as exc:
         refused = str(exc)
-    net = SuperNet(space, random_state=rank)  # different inits: rank 0's is broadcast
+    net = build_supernet(space, random_state=rank)  # different inits: rank 0's is broadcast
     hist = train(net, data, 2, sampler=StrictFairSampler(space, 1), random_state=3,
                  checkpoint=f"{out}/ck.pt", **kw)
     torch.save(net.state_dict(), f"{out}/weights{rank}.pt")
@@ -73,7 +74,7 @@ def test_launched_without_a_process_group(tiny_space, tiny_data, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(RuntimeError, match="2 processes were launched .* no torch.distributed "
                                            "process group is initialized"):
-        train(SuperNet(tiny_space), tiny_data, 1, sampler=StrictFairSampler(tiny_space, 0))
+        train(build_supernet(tiny_space), tiny_data, 1, sampler=StrictFairSampler(tiny_space, 0))
 
 
 @pytest.mark.slow
@@ -92,7 +93,7 @@ def test_two_processes_equal_one_with_twice_the_batch(tiny_space, tmp_path):
     logs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], "\n".join(logs)
 
-    ref = SuperNet(tiny_space, random_state=0)
+    ref = build_supernet(tiny_space, random_state=0)
     hist = train(ref, TensorDataset(x, y), 2, sampler=StrictFairSampler(tiny_space, 1),
                  random_state=3, batch_size=8, lr=0.1, label_smoothing=0.1, progress=False)
     weights = [torch.load(tmp_path / f"weights{r}.pt", weights_only=True) for r in range(2)]
@@ -108,7 +109,7 @@ def test_two_processes_equal_one_with_twice_the_batch(tiny_space, tmp_path):
     state = load_checkpoint(tmp_path / "ck.pt")
     assert state["fingerprint"]["batch_size"] == 8
     assert all(torch.equal(state["model"][k], v) for k, v in weights[0].items())
-    net = SuperNet(tiny_space, random_state=0)
+    net = build_supernet(tiny_space, random_state=0)
     resumed = train(net, TensorDataset(x, y), 2, sampler=StrictFairSampler(tiny_space, 1),
                     random_state=3, batch_size=8, lr=0.1, label_smoothing=0.1, progress=False,
                     checkpoint=tmp_path / "ck.pt")
