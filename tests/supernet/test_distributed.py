@@ -10,9 +10,9 @@ import torch
 from torch.utils.data import BatchSampler, SequentialSampler, TensorDataset
 
 from supernet import build_supernet
+from supernet.checkpoint import load_checkpoint
 from supernet.distributed import ShardedBatchSampler, rank_and_world, resolve_device
 from supernet.samplers import StrictFairSampler
-from supernet.checkpoint import load_checkpoint
 from supernet.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
