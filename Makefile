@@ -24,7 +24,7 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m supernet.demo
+	$(BIN)/python examples/digits_demo.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -31,7 +31,7 @@ import torch
 from archgraph.metrics import kendall_tau
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.spaces import get_search_space
-from supernet import SuperNet, SupernetEvaluator, UniformSampler, load_digits, train
+from supernet import SupernetEvaluator, UniformSampler, build_supernet, load_digits, train
 from supernet.similarity import measured_space_similarity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
         ["standalone_seed0", "standalone_seed1"]].mean(axis=1).to_numpy()
 
     tr, va = load_digits("train"), load_digits("val")
-    net = SuperNet(space, random_state=0)
+    net = build_supernet(space, random_state=0)
     RESULTS.mkdir(exist_ok=True)
     hist = train(net, tr, epochs, sampler=UniformSampler(space, 0), random_state=0,
                  checkpoint=RESULTS / f"measured_similarity_supernet{tag}.pt", progress=False)

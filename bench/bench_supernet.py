@@ -30,7 +30,7 @@ import torch
 
 from archgraph.metrics import kendall_tau, pearson_r, spearman_rho
 from archgraph.spaces import get_search_space
-from supernet import SuperNet, SupernetConfig
+from supernet import SupernetConfig, build_supernet
 from supernet.bn_recal import recalibrate_bn
 from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator, accuracy
@@ -55,7 +55,7 @@ def bench_training(quick: bool) -> list[str]:
                            ("strict-fair (FairNAS)", StrictFairSampler)):
             rates = []
             for r in range(repeats):
-                net = SuperNet(space, cfg, random_state=r)
+                net = build_supernet(space, cfg, random_state=r)
                 hist = train(net, tr, epochs, sampler=cls(space, r), progress=False)
                 rates.append(len(tr) * epochs / sum(h["seconds"] for h in hist))
             paths = len(cls(space, 0).sample())
@@ -71,7 +71,7 @@ def bench_evaluation(quick: bool) -> list[str]:
             "|---|---|---|---|---|"]
     for name, cfg in SPACES.items():
         space = get_search_space(name)
-        net = SuperNet(space, cfg, random_state=0)
+        net = build_supernet(space, cfg, random_state=0)
         train(net, tr, 1, sampler=UniformSampler(space, 0), progress=False)
         archs = space.sample(n, 1)
         ev = SupernetEvaluator(net, tr, va, recal_batches=recal, batch_size=64)
@@ -102,9 +102,9 @@ def fairnas_params() -> list[str]:
     space = get_search_space("fairnas")
     rows = ["| FairNAS supernet (published ImageNet config) | parameters |", "|---|---|"]
     for classes in (1000, 100):
-        net = SuperNet(space, SupernetConfig(num_classes=classes))
+        net = build_supernet(space, SupernetConfig(num_classes=classes))
         rows.append(f"| {classes:,} classes | {sum(p.numel() for p in net.parameters()):,} |")
-    sub = SuperNet(space).extract_subnet(space.default_arch())
+    sub = build_supernet(space).extract_subnet(space.default_arch())
     rows.append(f"| all-k3_e6 sub-network, 1,000 classes | "
                 f"{sum(p.numel() for p in sub.parameters()):,} |")
     return rows

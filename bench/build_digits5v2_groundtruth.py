@@ -60,7 +60,7 @@ def measure(space, data, arch, seed: int, cfg: dict) -> dict:
     from sklearn.model_selection import StratifiedKFold
     from torch.utils.data import Subset
 
-    from supernet import SuperNet
+    from supernet import build_supernet
     from supernet.train import train
 
     x, y = data.tensors
@@ -68,7 +68,7 @@ def measure(space, data, arch, seed: int, cfg: dict) -> dict:
     correct, loss = 0, 0.0
     for fold, (tr, te) in enumerate(folds.split(np.zeros(len(y)), y.numpy())):
         init = 1000 * seed + fold
-        net = SuperNet(space, random_state=init).extract_subnet(arch)
+        net = build_supernet(space, random_state=init).extract_subnet(arch)
         train(net, Subset(data, tr.tolist()), cfg["epochs"], batch_size=cfg["batch_size"],
               lr=cfg["lr"], random_state=init, progress=False)
         net.eval()

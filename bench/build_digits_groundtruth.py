@@ -33,7 +33,7 @@ import torch
 from archgraph.datasets.predictor_dataset import build_predictor_dataset
 from archgraph.spaces import get_search_space
 from archgraph.utils.validation import atomic_write
-from supernet import SuperNet
+from supernet import build_supernet
 from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator
 from supernet.samplers import StrictFairSampler, UniformSampler
@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     for sampler_name, sampler_cls in SAMPLERS.items():
         for seed in SEEDS:
             t0 = time.perf_counter()
-            net = SuperNet(space, random_state=seed)
+            net = build_supernet(space, random_state=seed)
             hist = train(net, tr, sn_epochs, sampler=sampler_cls(space, seed),
                          checkpoint=work / f"supernet_{sampler_name}_seed{seed}.pt",
                          random_state=seed, progress=False)

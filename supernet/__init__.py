@@ -3,9 +3,9 @@ uniform (SPOS) or strict-fair (FairNAS) path sampling, and estimate any sub-netw
 with BatchNorm recalibration through :class:`SupernetEvaluator` (archgraph's ``Evaluator``).
 
 >>> from archgraph.spaces import get_search_space
->>> from supernet import SuperNet, SupernetConfig
+>>> from supernet import SupernetConfig, build_supernet
 >>> space = get_search_space("macro")
->>> net = SuperNet(space, SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1))
+>>> net = build_supernet(space, SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1))
 
 Command line: ``python -m supernet --space digits5 --epochs 30 --sampler uniform --checkpoint
 supernet.pt`` trains on the digits data and writes the checkpoint that ``archgraph dataset build
@@ -29,11 +29,18 @@ how much their options disagree on the shared weights' gradients (Hu et al., ICL
 ``SplitSupernet(net, layer)`` splits a trained supernet into one copy per option of that layer
 (Zhao et al., ICML 2021), :func:`fine_tune_split` fine-tunes each copy on its own partition with
 :func:`train`, and the split supernet goes to :class:`SupernetEvaluator` like any other.
+
+Modules, lowest first (each imports only from its own level or below): the generic parts
+``ops``, ``samplers``, ``config``, ``data``, ``distributed``, ``bn_recal``, ``checkpoint``,
+``train`` and the base class ``supernet``; the kinds of supernet ``chain_supernet``,
+``nb201_supernet``, ``splitting``; the factory :func:`build_supernet` (``factory``); the
+evaluators ``evaluator``, ``standalone``, ``similarity``; the command line ``cli``.
 """
 from supernet.bn_recal import recalibrate_bn
 from supernet.config import SupernetConfig
 from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator
+from supernet.factory import build_supernet
 from supernet.samplers import StrictFairSampler, UniformSampler
 from supernet.splitting import SplitSupernet, fine_tune_split, gradient_matching_scores
 from supernet.standalone import StandaloneEvaluator
@@ -41,5 +48,6 @@ from supernet.supernet import SuperNet
 from supernet.train import train
 
 __all__ = ["SuperNet", "SupernetConfig", "SupernetEvaluator", "StandaloneEvaluator",
-           "SplitSupernet", "StrictFairSampler", "UniformSampler", "fine_tune_split",
-           "gradient_matching_scores", "load_digits", "recalibrate_bn", "train"]
+           "SplitSupernet", "StrictFairSampler", "UniformSampler", "build_supernet",
+           "fine_tune_split", "gradient_matching_scores", "load_digits", "recalibrate_bn",
+           "train"]

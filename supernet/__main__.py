@@ -1,6 +1,6 @@
-"""``python -m supernet``: train a supernet from the command line (:func:`supernet.train.main`)."""
+"""``python -m supernet``: train a supernet from the command line (:func:`supernet.cli.main`)."""
 import sys
 
-from supernet.train import main
+from supernet.cli import main
 
 sys.exit(main())

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from archgraph.utils.validation import check_int
+from archgraph.utils import check_int
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@ import copy
 import torch
 from torch import nn
 
-from archgraph.spaces.costs import parse_op
+from archgraph.spaces import ChainSpace, parse_op
 from supernet.ops import ConvBNReLU, Identity, InvertedResidual
 from supernet.supernet import SuperNet
 
@@ -19,13 +19,15 @@ class ChainSupernet(SuperNet):
     layer ``l`` holds one module per option (``blocks[l][o]``) and an architecture picks one per
     layer. Channels, strides and ops are those of the space's layer table, channels scaled by
     ``config.width_mult``; the first stem row takes ``config.in_channels`` with stride
-    ``config.stem_stride``. Build it with ``SuperNet(space, config)``.
+    ``config.stem_stride``. Build it with ``build_supernet(space, config)``.
 
     Shapes:
         ``forward(x, arch)``: ``[B, in_channels, R, R] -> [B, num_classes]``.
     """
 
-    def build(self, root) -> None:
+    space_type = ChainSpace
+
+    def build(self, root: ChainSpace) -> None:
         cfg = self.config
 
         def make(row, op, in_channels=None, stride=None) -> nn.Module:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numbers
 from dataclasses import asdict, dataclass, replace
 
-from archgraph.spaces.base import SearchSpace
+from archgraph.spaces import ChainSpace, SearchSpace
+from archgraph.spaces.nasbench201 import NASBench201Space
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,15 @@ class SupernetConfig:
     def resolve(self, space: SearchSpace) -> "SupernetConfig":
         """This config with its ``None`` fields set to the published values of ``space``."""
         space = getattr(space, "root", space)  # a subspace is built as its whole space
-        if hasattr(space, "layers"):  # a chain space
+        if isinstance(space, ChainSpace):
             self._unused(space, "cells_per_stage")
             first = (space.stem or space.layers)[0]
             defaults = dict(input_resolution=first.resolution, in_channels=first.in_channels,
                             num_classes=space.num_classes or 10,
                             stem_stride=first.stride, cells_per_stage=None)
-        elif space.name == "nasbench201":
+        elif isinstance(space, NASBench201Space):
             self._unused(space, "stem_stride")
-            defaults = dict(input_resolution=32, in_channels=3,
-                            num_classes=getattr(space, "num_classes", 10),
+            defaults = dict(input_resolution=32, in_channels=3, num_classes=space.num_classes,
                             stem_stride=None, cells_per_stage=5)
         else:
             raise TypeError(f"No supernet exists for the {space.name!r} space "

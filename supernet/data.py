@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from archgraph.utils.validation import check_int, check_one_of
+from archgraph.utils import check_int, check_one_of
 
 SPLITS = ("train", "val", "test")
 
@@ -139,8 +139,8 @@ def _torchvision():
     try:
         from torchvision import datasets, transforms
     except ImportError as exc:
-        raise ImportError("CIFAR-10 and ImageFolder data need torchvision: "
-                          "pip install \"archgraph[vision]\" (or pip install torchvision).") from exc
+        raise ImportError("CIFAR-10 and ImageFolder data need torchvision: pip install "
+                          "\"archgraph[vision]\" (or pip install torchvision).") from exc
     return datasets, transforms
 
 

@@ -110,7 +110,7 @@ def _synced_forward(bn: _BatchNorm, x: torch.Tensor) -> torch.Tensor:
         return type(bn).forward(bn, x)
     dims = [0] + list(range(2, x.dim()))
     shape = [1, -1] + [1] * (x.dim() - 2)
-    count = x.new_tensor([x.numel() // max(1, x.shape[1])])
+    count = x.new_tensor([x.numel() // x.shape[1]])                    # values per channel
     stats = _AllReduceSum.apply(torch.cat([x.sum(dims), count]))      # [C + 1]
     n = stats[-1].detach()
     if n <= 1:

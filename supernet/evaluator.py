@@ -11,9 +11,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from archgraph.utils.validation import check_int
+from archgraph.utils import check_int
 from supernet.bn_recal import recalibrate_bn
-from supernet.data import check_batch, check_dataset, check_images
+from supernet.checkpoint import load_checkpoint
+from supernet.config import SupernetConfig
+from supernet.data import check_batch, check_dataset, check_images, load_digits
+from supernet.factory import build_supernet
 from supernet.supernet import SuperNet
 
 
@@ -146,10 +149,6 @@ class SupernetEvaluator:
         accuracies). This is the ``supernet`` entry point of the ``archgraph dataset build``
         command. A checkpoint of another space, a corrupted one, or one whose weights do not
         fit the config it records is refused with a ``ValueError`` naming it."""
-        from supernet.config import SupernetConfig
-        from supernet.data import load_digits
-        from supernet.train import load_checkpoint
-
         state = load_checkpoint(checkpoint)
         fp = state["fingerprint"]
         if not isinstance(fp, dict) or fp.get("space") != space.name or not isinstance(
@@ -159,7 +158,7 @@ class SupernetEvaluator:
                              f"must hold a supernet of the {space.name!r} space. Got one of "
                              f"{got!r} in {str(checkpoint)!r}.")
         try:
-            net = SuperNet(space, SupernetConfig(**fp["config"]))
+            net = build_supernet(space, SupernetConfig(**fp["config"]))
             net.load_state_dict(state["model"])
         except Exception as exc:
             raise ValueError(f"Checkpoint {str(checkpoint)!r} is corrupted: its weights do not "

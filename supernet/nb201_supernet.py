@@ -6,7 +6,7 @@ import copy
 import torch
 from torch import nn
 
-from archgraph.spaces.nasbench201 import NB201_EDGES, NB201_OPS
+from archgraph.spaces.nasbench201 import NB201_EDGES, NB201_OPS, NASBench201Space
 from supernet.ops import AvgPool, ReLUConvBN, ResNetBasicBlock, Zero
 from supernet.supernet import SuperNet
 
@@ -70,13 +70,15 @@ class NB201Supernet(SuperNet):
     ``C, 2C, 4C`` channels (``C = 16 * width_mult``), separated by residual reduction blocks;
     BN + ReLU, global average pool, linear to ``num_classes``. Every cell edge holds all five
     ops; all cells share the architecture (the benchmark's cell is repeated). Build it with
-    ``SuperNet(space, config)``.
+    ``build_supernet(space, config)``.
 
     Shapes:
         ``forward(x, arch)``: ``[B, in_channels, R, R] -> [B, num_classes]``.
     """
 
-    def build(self, root) -> None:
+    space_type = NASBench201Space
+
+    def build(self, root: NASBench201Space) -> None:
         cfg = self.config
         c = self.width(16)
         self.stem = nn.Sequential(nn.Conv2d(cfg.in_channels, c, 3, padding=1, bias=False),

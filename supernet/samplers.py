@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from archgraph.spaces.base import ChoiceArch, ProductSpace
-from archgraph.utils.validation import check_random_state
+from archgraph.spaces import ChoiceArch, ProductSpace
+from archgraph.utils import check_random_state
 
 
 class _Sampler:

@@ -26,8 +26,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from archgraph.graphs.similarity import measured_similarity
-from archgraph.spaces.base import ChoiceArch, ProductSpace, Subspace
-from archgraph.utils.validation import check_int, check_one_of
+from archgraph.spaces import ChoiceArch, ProductSpace, Subspace
+from archgraph.utils import check_int, check_one_of
 from supernet.chain_supernet import ChainSupernet
 from supernet.data import check_dataset
 from supernet.supernet import SuperNet
@@ -49,8 +49,8 @@ def option_features(supernet: SuperNet, data: Dataset, arch: ChoiceArch | None =
             training split).
         arch: architecture of the supernet's root space whose path feeds each layer: the
             input of layer ``l`` is the activation after layers ``0..l-1`` of ``arch``. Default:
-            the base of ``space`` if it is a subspace, else the space's ``default_arch()`` if
-            it has one, else option 0 of every layer.
+            the base of ``space`` if it is a subspace, else the root space's
+            ``default_arch()``.
         layers: indices of the layers of ``space`` (factors of a subspace) to measure;
             default all, in order.
         space: the (sub)space whose layers are measured; default ``supernet.space``. Must be
@@ -96,9 +96,7 @@ def option_features(supernet: SuperNet, data: Dataset, arch: ChoiceArch | None =
         raise ValueError(f"The 'layers' parameter of {OWNER} must hold distinct layer indices "
                          f"of 0..{len(factors) - 1}. Got {layers} instead.")
     if arch is None:
-        default = getattr(root, "default_arch", None)
-        arch = (space.base if isinstance(space, Subspace) else default() if default
-                else ChoiceArch(root.name, (0,) * root.num_layers))
+        arch = space.base if isinstance(space, Subspace) else root.default_arch()
     path = root.validate(arch).choices
 
     gen = torch.Generator().manual_seed(random_state)

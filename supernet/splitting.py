@@ -36,8 +36,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from archgraph.spaces.base import Subspace
-from archgraph.utils.validation import check_int, check_random_state
+from archgraph.spaces import Subspace
+from archgraph.utils import check_int, check_random_state
 from supernet.data import check_dataset
 from supernet.samplers import UniformSampler
 from supernet.supernet import SuperNet
@@ -163,9 +163,6 @@ class SplitSupernet(SuperNet):
     Shapes:
         ``forward(x, arch)``: ``[B, in_channels, R, R] -> [B, num_classes]``.
     """
-
-    def __new__(cls, *args, **kwargs):  # SuperNet.__new__ dispatches on a space argument
-        return nn.Module.__new__(cls)
 
     def __init__(self, supernet: SuperNet, layers: int | Sequence[int]):
         owner = "SplitSupernet"

@@ -7,12 +7,12 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from archgraph.spaces.base import ProductSpace
-from archgraph.utils.validation import check_int
+from archgraph.spaces import ProductSpace
+from archgraph.utils import check_int
 from supernet.config import SupernetConfig
-from supernet.data import check_batch, check_dataset
+from supernet.data import check_batch, check_dataset, load_digits
 from supernet.evaluator import accuracy, tensors_of
-from supernet.supernet import SuperNet
+from supernet.factory import build_supernet
 from supernet.train import train
 
 
@@ -20,7 +20,7 @@ class StandaloneEvaluator:
     """Validation accuracy (%) of each architecture trained alone from scratch.
 
     The network of an architecture is the sub-network of a freshly initialized
-    ``SuperNet(space, config, random_state=random_state)`` (so the stand-alone and the
+    ``build_supernet(space, config, random_state=random_state)`` (so the stand-alone and the
     weight-sharing networks are the same modules), trained with :func:`supernet.train.train`
     for ``epochs`` epochs (same data order for every architecture) and evaluated on
     ``val_data``. Deterministic for a given ``random_state``; different seeds give the
@@ -65,8 +65,6 @@ class StandaloneEvaluator:
         """Stand-alone training on the digits data (train split; accuracy on the validation
         split), at the space's published configuration. This is the ``standalone`` entry
         point of the ``archgraph dataset build`` command."""
-        from supernet.data import load_digits
-
         return cls(space, load_digits("train"), load_digits("val"), epochs=epochs,
                    batch_size=batch_size, lr=lr, label_smoothing=label_smoothing,
                    random_state=random_state, progress=progress)
@@ -85,8 +83,8 @@ class StandaloneEvaluator:
         self.space.encode(archs)  # validate every architecture before any work
         out = np.empty(len(archs))
         for i, arch in enumerate(tqdm(archs, desc="standalone", disable=not self.progress)):
-            net = SuperNet(self.space, self.config,
-                           random_state=self.random_state).extract_subnet(arch)
+            net = build_supernet(self.space, self.config,
+                                 random_state=self.random_state).extract_subnet(arch)
             train(net, self.train_data, self.epochs, batch_size=self.batch_size, lr=self.lr,
                   label_smoothing=self.label_smoothing, random_state=self.random_state,
                   progress=False)

@@ -1,25 +1,27 @@
-"""``SuperNet(space, config)``: the weight-sharing supernet of a search space."""
+"""``SuperNet``: the base class of the weight-sharing supernets (build one with
+:func:`supernet.build_supernet`)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from archgraph.spaces.base import ProductSpace, SearchSpace
+from archgraph.spaces import ProductSpace
 from supernet.config import SupernetConfig
 
 
 class SuperNet(nn.Module):
     """A weight-sharing supernet holding every option of every layer of ``space``.
 
-    ``SuperNet(space, config)`` returns the subclass that fits the space: a
-    :class:`~supernet.chain_supernet.ChainSupernet` for chain spaces (FairNAS, ProxylessNAS,
-    NAS-Bench-Macro, user-declared), a :class:`~supernet.nb201_supernet.NB201Supernet` for
-    NAS-Bench-201. The architecture is an explicit argument of :meth:`forward` (no hidden
+    The kinds of supernet derive from it: :class:`~supernet.chain_supernet.ChainSupernet`
+    (chain spaces: FairNAS, ProxylessNAS, NAS-Bench-Macro, user-declared),
+    :class:`~supernet.nb201_supernet.NB201Supernet` (NAS-Bench-201) and
+    :class:`~supernet.splitting.SplitSupernet`; :func:`~supernet.build_supernet` picks the one
+    that fits a space. The architecture is an explicit argument of :meth:`forward` (no hidden
     "active subnet" state), so any number of paths can be run in any order.
 
     Args:
-        space: a chain space or the NAS-Bench-201 space (or a subspace of one: its whole space
-            is built and its architectures are accepted).
+        space: a space of :attr:`space_type` (or a subspace of one: its whole space is built
+            and its architectures are accepted).
         config: a :class:`SupernetConfig`; default the space's published network.
         random_state: seed of the weight initialization (drawn from a forked torch RNG, the
             global one is left untouched); ``None`` uses torch's global RNG.
@@ -32,44 +34,38 @@ class SuperNet(nn.Module):
         ``forward(x, arch)``: ``[B, in_channels, R, R] -> [B, num_classes]`` logits.
     """
 
-    def __new__(cls, space=None, config=None, random_state=None):
-        if cls is SuperNet:
-            from supernet.chain_supernet import ChainSupernet
-            from supernet.nb201_supernet import NB201Supernet
-            root = getattr(space, "root", space)
-            if hasattr(root, "layers"):
-                cls = ChainSupernet
-            elif getattr(root, "name", None) == "nasbench201":
-                cls = NB201Supernet
-            else:
-                raise TypeError(f"The 'space' parameter of SuperNet must be a chain space or the "
-                                f"'nasbench201' space. Got {type(space).__name__} "
-                                f"{getattr(space, 'name', '')!r} instead.")
-        return super().__new__(cls)
+    #: class of the root spaces a kind builds (set by each kind)
+    space_type: type[ProductSpace]
 
-    def __init__(self, space: SearchSpace, config: SupernetConfig | None = None,
-                 random_state: int | None = None):
+    def __init__(self, space: ProductSpace, config: SupernetConfig | None = None, *,
+                 random_state: int | None = 0):
+        owner = type(self).__name__
+        if type(self) is SuperNet:
+            raise TypeError("SuperNet is the base class of the supernet kinds; build the "
+                            "supernet of a space with build_supernet(space, config).")
         super().__init__()
-        if not isinstance(space, ProductSpace):
-            raise TypeError(f"The 'space' parameter of SuperNet must be a ProductSpace. "
-                            f"Got {type(space).__name__} instead.")
+        if not (isinstance(space, ProductSpace) and isinstance(space.root, self.space_type)):
+            raise TypeError(f"The 'space' parameter of {owner} must be a "
+                            f"{self.space_type.__name__} or a subspace of one. Got "
+                            f"{type(space).__name__} {getattr(space, 'name', '')!r} instead.")
         if config is None:
             config = SupernetConfig()
         if not isinstance(config, SupernetConfig):
-            raise TypeError(f"The 'config' parameter of SuperNet must be a SupernetConfig. "
+            raise TypeError(f"The 'config' parameter of {owner} must be a SupernetConfig. "
                             f"Got {type(config).__name__} instead.")
         if random_state is not None and (not isinstance(random_state, int)
                                          or isinstance(random_state, bool)):
-            raise TypeError(f"The 'random_state' parameter of SuperNet must be None or an int. "
+            raise TypeError(f"The 'random_state' parameter of {owner} must be None or an int. "
                             f"Got {random_state!r} instead.")
         self.space = space
         self.config = config.resolve(space)
         with torch.random.fork_rng(devices=[]):
             if random_state is not None:
                 torch.manual_seed(random_state)
-            self.build(getattr(space, "root", space))
+            self.build(space.root)
 
-    def build(self, root) -> None:  # pragma: no cover - implemented by subclasses
+    def build(self, root: ProductSpace) -> None:  # pragma: no cover - implemented by the kinds
+        """Create the modules of the supernet of ``root`` (the whole space)."""
         raise NotImplementedError
 
     def width(self, channels: int) -> int:

@@ -1,13 +1,8 @@
-"""The training loop of supernets and stand-alone networks, with exact checkpoint/resume, and
-the training command line (``python -m supernet``, see :func:`main`)."""
+"""The training loop of supernets and stand-alone networks, with exact resume from the
+checkpoints of :mod:`supernet.checkpoint`."""
 from __future__ import annotations
 
-import argparse
 import contextlib
-import copy
-import numbers
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -18,14 +13,12 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
-from archgraph.utils.validation import atomic_path, check_int, check_positive
+from archgraph.utils import check_int, check_positive
+from supernet.checkpoint import resume_checkpoint, save_checkpoint, training_fingerprint
 from supernet.data import check_batch, check_dataset
 from supernet.distributed import (ShardedBatchSampler, all_reduce_grads, broadcast_model,
                                   check_same_on_all_ranks, empty_safe_collate, rank_and_world,
                                   resolve_device, synced_batchnorm)
-
-#: tag of the checkpoints written by :func:`train`
-CHECKPOINT_FORMAT = "supernet.train/1"
 
 
 def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
@@ -76,8 +69,8 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
         torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d \
             --rdzv-endpoint=HOST:29500 train_supernet.py          # on each of 2 machines
 
-    or the ready-made command line (:func:`main`): ``torchrun --standalone --nproc_per_node=2
-    -m supernet --space digits5 --checkpoint supernet.pt``.
+    or the ready-made command line (:func:`supernet.cli.main`): ``torchrun --standalone
+    --nproc_per_node=2 -m supernet --space digits5 --checkpoint supernet.pt``.
 
     Args:
         model: a :class:`~supernet.SuperNet` (with ``sampler``) or any ``nn.Module``.
@@ -118,15 +111,12 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
             raise ValueError(f"The {given} parameter(s) of {owner} apply to the default SGD only; "
                              f"pass them to your 'optimizer' factory instead.")
         opt = optimizer(model.parameters())
-        opt_name = type(opt).__name__
     else:
         lr = check_positive(0.05 if lr is None else lr, "lr", owner)
         momentum = 0.9 if momentum is None else float(momentum)
         weight_decay = 4e-5 if weight_decay is None else float(weight_decay)
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                               weight_decay=weight_decay, nesterov=momentum > 0)
-        opt_name = "SGD"
-    opt_groups = _param_group_settings(opt)
     config = getattr(model, "config", None)
     if config is not None:
         check_dataset(train_data, config, "train_data", owner)
@@ -139,6 +129,11 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     rank, world = rank_and_world()
     device = resolve_device(device, rank, world)
     model.to(device)
+    # read the optimizer's settings before the scheduler adds its own ('initial_lr')
+    fingerprint = training_fingerprint(
+        model, opt, sampler, epochs=epochs, batch_size=batch_size * world, lr=lr,
+        momentum=momentum, weight_decay=weight_decay, label_smoothing=label_smoothing,
+        random_state=random_state, num_train=len(train_data))
     gen = torch.Generator().manual_seed(random_state)
     # every rank draws the global batches of one process and takes its slice of each
     batches = BatchSampler(RandomSampler(train_data, generator=gen), batch_size * world,
@@ -148,19 +143,10 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     steps = epochs * len(loader)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    fingerprint = dict(
-        model=type(model).__name__, space=getattr(getattr(model, "space", None), "name", None),
-        config=config.to_dict() if config is not None else None,
-        parameters=[[k, list(v.shape)] for k, v in model.state_dict().items()],
-        epochs=epochs, batch_size=batch_size * world, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, label_smoothing=float(label_smoothing), optimizer=opt_name,
-        optimizer_groups=opt_groups,
-        sampler=repr(sampler) if sampler is not None else None, random_state=random_state,
-        num_train=len(train_data))
 
     history: list[dict] = []
     if checkpoint is not None and Path(checkpoint).exists():
-        history = _load(checkpoint, fingerprint, model, opt, sched, gen, sampler)
+        history = resume_checkpoint(checkpoint, fingerprint, model, opt, sched, gen, sampler)
     if world > 1:
         check_same_on_all_ranks(
             (fingerprint, len(history), gen.get_state().tolist(),
@@ -177,7 +163,7 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}",
                             acc=f"{history[-1]['train_acc']:.3f}")
             if checkpoint is not None and rank == 0:
-                _save(checkpoint, fingerprint, model, opt, sched, gen, sampler, history)
+                save_checkpoint(checkpoint, fingerprint, history, model, opt, sched, gen, sampler)
             if checkpoint is not None and world > 1:
                 dist.barrier()  # the checkpoint is complete when any rank goes on
     return history
@@ -217,158 +203,3 @@ def _epoch(epoch, model, loader, sampler, opt, sched, criterion, device, num_tra
     return dict(epoch=epoch, loss=totals[0].item() / num_train,
                 train_acc=totals[1].item() / num_train, lr=sched.get_last_lr()[0],
                 seconds=time.perf_counter() - t0)
-
-
-def _param_group_settings(opt: torch.optim.Optimizer) -> list[dict]:
-    """The plain-valued settings of each param group of ``opt`` (numbers, flags, strings,
-    tuples of numbers such as ``betas``; one-element tensors as numbers): what identifies its
-    hyperparameters in the checkpoint fingerprint."""
-    def plain(v):
-        if isinstance(v, torch.Tensor) and v.numel() == 1:
-            v = v.item()
-        if isinstance(v, (tuple, list)):
-            v = [plain(e) for e in v]
-            return None if None in v else v
-        return v if isinstance(v, (numbers.Number, str)) else None
-
-    return [{k: plain(v) for k, v in sorted(group.items())
-             if k != "params" and (v is None or plain(v) is not None)}
-            for group in opt.param_groups]
-
-
-def _save(path, fingerprint, model, opt, sched, gen, sampler, history) -> None:
-    state = dict(format=CHECKPOINT_FORMAT, fingerprint=fingerprint, history=history,
-                 model=model.state_dict(), optimizer=opt.state_dict(),
-                 scheduler=sched.state_dict(), data_rng=gen.get_state(),
-                 sampler_rng=sampler.rng.bit_generator.state if sampler is not None else None)
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_checkpoint(path) -> dict:
-    """Read a checkpoint of :func:`train` (``weights_only=True``); ``ValueError`` if it is
-    corrupted or not such a checkpoint."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as exc:
-        raise ValueError(f"Checkpoint {str(path)!r} is corrupted or not a checkpoint of "
-                         f"supernet.train: {type(exc).__name__}: {exc}") from exc
-    keys = {"format", "fingerprint", "history", "model", "optimizer", "scheduler", "data_rng",
-            "sampler_rng"}
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or (
-            keys - set(state)):
-        raise ValueError(f"Checkpoint {str(path)!r} is corrupted or not a checkpoint of "
-                         f"supernet.train: expected a dict with format {CHECKPOINT_FORMAT!r} and "
-                         f"keys {sorted(keys)}.")
-    return state
-
-
-def _load(path, fingerprint, model, opt, sched, gen, sampler) -> list[dict]:
-    state = load_checkpoint(path)
-    theirs = state["fingerprint"]
-    diff = [k for k in sorted(set(fingerprint) | set(theirs)) if fingerprint.get(k) != theirs.get(k)]
-    if diff:
-        k = diff[0]
-        raise ValueError(f"Checkpoint {str(path)!r} was written by a different training setup "
-                         f"and cannot be resumed: {', '.join(diff)} differ (e.g. {k!r} is "
-                         f"{_short(theirs.get(k))} there, {_short(fingerprint.get(k))} here). "
-                         f"Remove the file or pass another 'checkpoint' path.")
-    backup = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()),
-              sched.state_dict(), gen.get_state(),
-              sampler.rng.bit_generator.state if sampler is not None else None)
-    try:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        gen.set_state(state["data_rng"])
-        if sampler is not None:
-            sampler.rng.bit_generator.state = state["sampler_rng"]
-    except Exception as exc:  # never leave the model half-loaded
-        model.load_state_dict(backup[0])
-        opt.load_state_dict(backup[1])
-        sched.load_state_dict(backup[2])
-        gen.set_state(backup[3])
-        if sampler is not None:
-            sampler.rng.bit_generator.state = backup[4]
-        raise ValueError(f"Checkpoint {str(path)!r} is corrupted: {type(exc).__name__}: "
-                         f"{exc}") from exc
-    return list(state["history"])
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m supernet``: train a supernet on the digits training split.
-
-    The checkpoint is the one ``archgraph dataset build --evaluator supernet --option
-    checkpoint=PATH`` reads; rerunning the command resumes it. Under ``torchrun`` every process
-    trains its slice of each batch (``--batch-size`` is per process), e.g.
-    ``torchrun --standalone --nproc_per_node=2 -m supernet --space digits5 --checkpoint sn.pt``.
-    Returns the exit status (2 on bad arguments).
-    """
-    prog = "python -m supernet"
-    p = argparse.ArgumentParser(prog=prog, description=(
-        "Train a weight-sharing supernet on scikit-learn's 8x8 digits (training split)."))
-    p.add_argument("--space", default="digits5",
-                   help="registered chain space or nasbench201 (default: digits5)")
-    p.add_argument("--epochs", type=int, default=30, help="epochs of the schedule (default 30)")
-    p.add_argument("--sampler", choices=("uniform", "fair"), default="uniform",
-                   help="uniform single-path (SPOS) or strict-fair (FairNAS) sampling")
-    p.add_argument("--checkpoint", required=True,
-                   help="checkpoint file, written after every epoch and resumed if present")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the weights, the data order and the paths (default 0)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size per process")
-    p.add_argument("--lr", type=float, default=0.05, help="initial SGD learning rate")
-    p.add_argument("--width-mult", type=float, default=1.0, help="channel multiplier")
-    p.add_argument("--label-smoothing", type=float, default=0.0, help="in [0, 1)")
-    p.add_argument("--stop-after", type=int, default=None,
-                   help="stop after this epoch (resume later with the same command)")
-    p.add_argument("--device", default="cpu",
-                   help="cpu (default) or cuda (cuda:LOCAL_RANK under torchrun)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = p.parse_args(argv)
-    own_group = False
-    try:
-        from archgraph.spaces import get_search_space, list_search_spaces
-        from archgraph.utils.validation import check_one_of
-        from supernet.config import SupernetConfig
-        from supernet.data import load_digits
-        from supernet.samplers import StrictFairSampler, UniformSampler
-        from supernet.supernet import SuperNet
-
-        space = get_search_space(check_one_of(args.space, "--space", list_search_spaces(), prog))
-        config = SupernetConfig(width_mult=args.width_mult, input_resolution=8, in_channels=1,
-                                num_classes=10)
-        net = SuperNet(space, config, random_state=args.seed)
-        sampler = (UniformSampler if args.sampler == "uniform" else StrictFairSampler)(
-            space, args.seed)
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-            dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
-            own_group = True
-        history = train(net, load_digits("train"), args.epochs, sampler=sampler,
-                        batch_size=args.batch_size, lr=args.lr,
-                        label_smoothing=args.label_smoothing, checkpoint=args.checkpoint,
-                        stop_after=args.stop_after, random_state=args.seed, device=args.device,
-                        progress=not args.quiet)
-        if rank_and_world()[0] == 0:
-            last = history[-1]
-            print(f"{args.checkpoint}: {space.name} supernet, epoch {last['epoch']}/"
-                  f"{args.epochs}, loss {last['loss']:.3f}, train accuracy "
-                  f"{100 * last['train_acc']:.1f}%")
-    except (ValueError, TypeError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if own_group:
-            dist.destroy_process_group()
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -11,14 +11,14 @@ from archgraph.spaces import get_search_space
 @pytest.fixture
 def checkpoint(tmp_path):
     """A macro supernet at digits size, trained one epoch on 64 digits images."""
-    from supernet import SuperNet, SupernetConfig
+    from supernet import SupernetConfig, build_supernet
     from supernet.data import load_digits
     from supernet.samplers import UniformSampler
     from supernet.train import train
 
     torch.set_num_threads(1)
     space = get_search_space("macro")
-    net = SuperNet(space, SupernetConfig(width_mult=0.125, input_resolution=8, in_channels=1,
+    net = build_supernet(space, SupernetConfig(width_mult=0.125, input_resolution=8, in_channels=1,
                                          stem_stride=1), random_state=0)
     x, y = load_digits("train").tensors
     path = tmp_path / "supernet.pt"

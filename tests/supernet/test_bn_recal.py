@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from supernet import SuperNet
+from supernet import build_supernet
 from supernet.bn_recal import recalibrate_bn
 
 
 def test_recalibration_changes_running_stats_and_nothing_else(tiny_space, tiny_data):
-    net = SuperNet(tiny_space, random_state=0).eval()
+    net = build_supernet(tiny_space, random_state=0).eval()
     arch = tiny_space.sample(1, rng=0)[0]
     before = {k: v.clone() for k, v in net.state_dict().items()}
     batches = [tiny_data.tensors[0][:16], tiny_data.tensors[0][16:32]]
@@ -29,17 +29,17 @@ def test_recalibration_changes_running_stats_and_nothing_else(tiny_space, tiny_d
 
 
 def test_without_reset_updates_existing_stats(tiny_space, tiny_data):
-    net = SuperNet(tiny_space, random_state=0)
+    net = build_supernet(tiny_space, random_state=0)
     arch = tiny_space.sample(1, rng=0)[0]
     x = tiny_data.tensors[0][:16]
-    a = recalibrate_bn(SuperNet(tiny_space, random_state=0), [x], 1, arch=arch, reset=True)
+    a = recalibrate_bn(build_supernet(tiny_space, random_state=0), [x], 1, arch=arch, reset=True)
     b = recalibrate_bn(net, [x], 1, arch=arch, reset=False)
     assert not torch.equal(a.stem[0][1].running_mean, b.stem[0][1].running_mean)
     assert int(b.stem[0][1].num_batches_tracked) == 1
 
 
 def test_zero_or_missing_batches(tiny_space):
-    net = SuperNet(tiny_space, random_state=0)
+    net = build_supernet(tiny_space, random_state=0)
     arch = tiny_space.sample(1, rng=0)[0]
     with pytest.raises(ValueError, match=r"'num_batches' parameter of recalibrate_bn must be an "
                                          r"int in \[1, inf\]. Got 0"):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from archgraph.spaces import get_search_space
-from supernet import SuperNet
+from supernet import build_supernet
 
 
 def count_macs(net: nn.Module, x: torch.Tensor) -> int:
@@ -33,7 +33,7 @@ def count_macs(net: nn.Module, x: torch.Tensor) -> int:
 @pytest.mark.parametrize("name", ["fairnas", "proxylessnas", "macro"])
 def test_flops_and_params_equal_the_real_network(name):
     space = get_search_space(name)
-    net = SuperNet(space, random_state=0)
+    net = build_supernet(space, random_state=0)
     size = 224 if name != "macro" else 32
     x = torch.randn(1, 3, size, size)
     for arch in [space.default_arch(), *space.sample(2, rng=0)]:

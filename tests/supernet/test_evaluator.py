@@ -7,7 +7,7 @@ from torch.utils.data import TensorDataset
 from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
 from archgraph.evaluators import Evaluator
 from archgraph.spaces import get_search_space
-from supernet import SuperNet, SupernetConfig
+from supernet import SupernetConfig, build_supernet
 from supernet.bn_recal import recalibrate_bn
 from supernet.evaluator import SupernetEvaluator, accuracy
 from supernet.samplers import UniformSampler
@@ -18,7 +18,7 @@ from .conftest import Unlabelled
 
 @pytest.fixture
 def trained(tiny_space, tiny_data):
-    net = SuperNet(tiny_space, random_state=0)
+    net = build_supernet(tiny_space, random_state=0)
     train(net, tiny_data, 2, sampler=UniformSampler(tiny_space, 0), batch_size=16,
           progress=False)
     return net
@@ -94,7 +94,7 @@ def test_labels_and_images_of_any_dataset_are_checked(trained, tiny_data):
 
 
 def test_weights_fingerprint_keeps_predictor_datasets_apart(tiny_space, tiny_data, tmp_path):
-    a, b = SuperNet(tiny_space, random_state=0), SuperNet(tiny_space, random_state=1)
+    a, b = build_supernet(tiny_space, random_state=0), build_supernet(tiny_space, random_state=1)
     assert a.config == b.config
     kw = dict(recal_batches=1, batch_size=16)
     ev_a = SupernetEvaluator(a, tiny_data, tiny_data, **kw)
@@ -113,7 +113,7 @@ def test_weights_fingerprint_keeps_predictor_datasets_apart(tiny_space, tiny_dat
 @pytest.fixture
 def checkpoint(tiny_space, tiny_data, tmp_path):
     """A tiny-space supernet with 10 classes (the digits data), trained one epoch."""
-    net = SuperNet(tiny_space, SupernetConfig(num_classes=10), random_state=0)
+    net = build_supernet(tiny_space, SupernetConfig(num_classes=10), random_state=0)
     path = tmp_path / "ck.pt"
     train(net, tiny_data, 1, sampler=UniformSampler(tiny_space, 0), batch_size=16,
           checkpoint=path, progress=False)

@@ -34,9 +34,9 @@ def test_strict_fair_needs_equal_option_counts():
 def test_one_strict_fair_step_reaches_every_option(tiny_space):
     import torch
 
-    from supernet import SuperNet
+    from supernet import build_supernet
 
-    net = SuperNet(tiny_space, random_state=0)
+    net = build_supernet(tiny_space, random_state=0)
     x = torch.randn(4, 1, 8, 8)
     for arch in StrictFairSampler(tiny_space, 0).sample():  # gradients accumulate over paths
         net(x, arch).sum().backward()

@@ -8,7 +8,7 @@ from torch.utils.data import TensorDataset
 from archgraph.graphs.similarity import check_similarity
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.spaces import ChoiceArch, Subspace, get_search_space
-from supernet import SuperNet, SupernetEvaluator
+from supernet import SupernetEvaluator, build_supernet
 from supernet.similarity import measured_space_similarity, option_features
 
 KW = dict(num_batches=2, batch_size=8)  # 16 images
@@ -16,7 +16,7 @@ KW = dict(num_batches=2, batch_size=8)  # 16 images
 
 @pytest.fixture
 def net(tiny_space):
-    return SuperNet(tiny_space, random_state=0)
+    return build_supernet(tiny_space, random_state=0)
 
 
 def arch(*choices):
@@ -108,7 +108,7 @@ def test_bad_inputs(net, tiny_space, tiny_data, small_config):
     with pytest.raises(TypeError, match="'supernet' parameter of option_features must be a "
                                         "SuperNet"):
         option_features(torch.nn.Linear(2, 2), tiny_data)
-    nb201 = SuperNet(get_search_space("nasbench201"), small_config, random_state=0)
+    nb201 = build_supernet(get_search_space("nasbench201"), small_config, random_state=0)
     with pytest.raises(TypeError, match="must be a chain supernet.*NAS-Bench-201"):
         option_features(nb201, tiny_data)
     with pytest.raises(ValueError, match="'space' parameter of option_features must be the "

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from archgraph.spaces.base import ChoiceArch
-from supernet import SuperNet
+from supernet import build_supernet
 from supernet.evaluator import SupernetEvaluator
 from supernet.samplers import UniformSampler
 from supernet.splitting import SplitSupernet, fine_tune_split, gradient_matching_scores
@@ -16,7 +16,7 @@ from .conftest import OPTIONS
 
 @pytest.fixture
 def trained(tiny_space, tiny_data):
-    net = SuperNet(tiny_space, random_state=0)
+    net = build_supernet(tiny_space, random_state=0)
     train(net, tiny_data, 1, sampler=UniformSampler(tiny_space, 0), batch_size=16,
           progress=False)
     return net
@@ -72,7 +72,7 @@ def test_split_on_two_layers_partitions_the_space(trained, tiny_space):
 
 def test_split_of_a_subspace_supernet(tiny_space, tiny_data):
     sub = tiny_space.subspace([0, 2], tiny_space.decode([[1, 2, 1]])[0])
-    split = SplitSupernet(SuperNet(sub, random_state=0), 1)  # factor 1 = parent layer 2
+    split = SplitSupernet(build_supernet(sub, random_state=0), 1)  # factor 1 = parent layer 2
     assert len(split.supernets) == 3
     arch = tiny_space.decode([[0, 2, 1]])[0]
     assert split.owner(arch) == 1 and set(split.partition(1).enumerate()) == {

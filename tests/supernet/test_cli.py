@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from archgraph.cli import main as archgraph_main
-from supernet.train import load_checkpoint, main
+from supernet.checkpoint import load_checkpoint
+from supernet.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--epochs", "1", "--width-mult", "0.25", "--batch-size", "128", "--quiet"]
@@ -40,7 +41,7 @@ def test_trains_a_checkpoint_that_dataset_build_reads(tmp_path, capsys):
     (["--width-mult", "-1"], r"'width_mult' parameter of SupernetConfig must be a float"),
     (["--lr", "0"], r"'lr' parameter of train must be a float in \(0, inf\)"),
     (["--label-smoothing", "1"], r"'label_smoothing' parameter of train"),
-    (["--space", "nasbench101"], r"'space' parameter of SuperNet must be a chain space"),
+    (["--space", "nasbench101"], r"'space' parameter of build_supernet must be a chain space"),
     (["--space", "proxylessnas", "--sampler", "fair"],
      r"StrictFairSampler needs the same number of options in every layer"),
 ])

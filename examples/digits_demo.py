@@ -1,4 +1,4 @@
-"""End-to-end demo on data that ships with the code: ``python -m supernet.demo``.
+"""End-to-end demo on data that ships with the code: ``python examples/digits_demo.py``.
 
 search space -> supernet -> predictor dataset -> GCN surrogates -> lookup table -> query, on
 scikit-learn's 8x8 digits and the 243-architecture ``digits5`` chain space, whose stand-alone
@@ -28,17 +28,12 @@ import pandas as pd
 import torch
 
 from archgraph.datasets.predictor_dataset import build_predictor_dataset
-from archgraph.lookup import LookupTable
 from archgraph.metrics import kendall_tau, precision_at_k
 from archgraph.predictors import NeuralPredictor
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.spaces import get_search_space
-from archgraph.utils.validation import check_int
-from supernet import SuperNet
-from supernet.data import load_digits
-from supernet.evaluator import SupernetEvaluator
-from supernet.samplers import UniformSampler
-from supernet.train import train
+from archgraph.utils import check_int
+from supernet import SupernetEvaluator, UniformSampler, build_supernet, load_digits, train
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUND_TRUTH = ROOT / "data" / "digits_groundtruth.csv"
@@ -55,7 +50,7 @@ def load_ground_truth(space, path=GROUND_TRUTH) -> pd.Series | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m supernet.demo",
+    p = argparse.ArgumentParser(prog="python examples/digits_demo.py",
                                 description="archgraph end-to-end demo on 8x8 digits")
     p.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
     p.add_argument("--epochs", type=int, default=30, help="supernet training epochs")
@@ -76,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[1/5] space {space.name}: {len(space)} architectures, "
           f"{space.num_layers} layers x {space.num_options[0]} options {space.options[0]}")
     train_data, val_data = load_digits("train"), load_digits("val")
-    net = SuperNet(space, random_state=args.seed)
+    net = build_supernet(space, random_state=args.seed)
     history = train(net, train_data, epochs, sampler=UniformSampler(space, args.seed),
                     checkpoint=out / "supernet.pt", random_state=args.seed, progress=progress)
     print(f"      supernet trained {len(history)} epochs, final loss {history[-1]['loss']:.3f}, "
