@@ -172,10 +172,10 @@ def strict_fair(space, train_data: Dataset, epochs: int, seed: int, **train_kwar
 
 
 def _train_plain(space, train_data, epochs, seed, sampler_cls, train_kwargs):
-    from supernet import SuperNet
+    from supernet.factory import build_supernet
     from supernet.train import train
 
-    net = SuperNet(space, random_state=seed)
+    net = build_supernet(space, random_state=seed)
     train(net, train_data, epochs, sampler=sampler_cls(space, seed), random_state=seed,
           progress=False, **train_kwargs)
     return net

@@ -11,7 +11,8 @@ from archgraph.spaces import get_search_space, list_search_spaces, register_sear
 from archgraph.spaces.base import ProductSpace
 
 #: size of every registered space (a newly registered one must be added here)
-KNOWN_SIZES = {"nasbench201": 15_625, "macro": 6_561, "digits5": 3 ** 5, "fairnas": 6 ** 19,
+KNOWN_SIZES = {"nasbench201": 15_625, "macro": 6_561, "digits5": 3 ** 5, "digits5v2": 3 ** 5,
+               "fairnas": 6 ** 19,
                "proxylessnas": 6 ** 6 * 7 ** 15,
                "nasbench101": 423_624}  # distinct cells up to isomorphism (Ying et al.)
 
