@@ -4,7 +4,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import asdict, dataclass, replace
 
-from archgraph.spaces.base import SearchSpace
+from archgraph.spaces.search_space import SearchSpace
 
 
 @dataclass(frozen=True)

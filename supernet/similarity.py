@@ -26,7 +26,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from archgraph.graphs.similarity import measured_similarity
-from archgraph.spaces.base import ChoiceArch, ProductSpace, Subspace
+from archgraph.spaces.choice_arch import ChoiceArch
+from archgraph.spaces.product_space import ProductSpace, Subspace
 from archgraph.utils.validation import check_int, check_one_of
 from supernet.chain_supernet import ChainSupernet
 from supernet.data import check_dataset

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from archgraph.spaces.base import Subspace
+from archgraph.spaces.product_space import Subspace
 from archgraph.utils.validation import check_int, check_random_state
 from supernet.data import check_dataset
 from supernet.samplers import UniformSampler

@@ -7,7 +7,7 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from archgraph.spaces.base import ProductSpace
+from archgraph.spaces.product_space import ProductSpace
 from archgraph.utils.validation import check_int
 from supernet.config import SupernetConfig
 from supernet.data import check_batch, check_dataset

@@ -4,7 +4,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from archgraph.spaces.base import ProductSpace, SearchSpace
+from archgraph.spaces.product_space import ProductSpace
+
+from archgraph.spaces.search_space import SearchSpace
 from supernet.config import SupernetConfig
 
 

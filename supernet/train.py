@@ -18,7 +18,8 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
-from archgraph.utils.validation import atomic_path, check_int, check_positive
+from archgraph.utils.io import atomic_path
+from archgraph.utils.validation import check_int, check_positive
 from supernet.data import check_batch, check_dataset
 from supernet.distributed import (ShardedBatchSampler, all_reduce_grads, broadcast_model,
                                   check_same_on_all_ranks, empty_safe_collate, rank_and_world,
