@@ -12,7 +12,7 @@ other (``ProductSpace.subspace`` returns a ``Subspace``, which is a ``ProductSpa
 from __future__ import annotations
 
 import itertools
-from typing import Sequence, Iterator
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 from torch_geometric.data import Data
@@ -33,13 +33,22 @@ class ProductSpace(SearchSpace):
     ``input -> layer 1 -> ... -> layer L -> output``, node ops one-hot over
     ``op_names = ("input", <distinct option names in order of first use>, "output")``.
 
-    Costs are additive: ``cost(arch) = base + sum_l table_l[choice_l]``; subclasses register
-    tables with :meth:`_set_cost` and every architecture of a (sub)space is costed at once with
-    :meth:`costs` (no Python loop over architectures).
+    Costs are additive: ``cost(arch) = base + sum_l table_l[choice_l]``; they are given as
+    ``costs={"flops": (base, tables), ...}`` (subclasses register theirs with :meth:`_set_cost`)
+    and every architecture of a (sub)space is costed at once with :meth:`costs` (no Python loop
+    over architectures).
+
+    Args:
+        name: the space's name (architectures carry it).
+        options: per layer, the names of its options.
+        layer_names: per layer, its name (default ``layer0``, ``layer1``, ...).
+        costs: additive cost models ``{metric: (base, per-layer tables)}``, a table holding one
+            number per option of its layer.
     """
 
     def __init__(self, name: str, options: Sequence[Sequence[str]],
-                 layer_names: Sequence[str] | None = None):
+                 layer_names: Sequence[str] | None = None,
+                 costs: Mapping[str, tuple[float, Sequence[Sequence[float]]]] | None = None):
         self.name = name
         self.options = tuple(tuple(o) for o in options)
         if not self.options or any(len(o) < 1 for o in self.options):
@@ -51,6 +60,8 @@ class ProductSpace(SearchSpace):
         distinct = list(dict.fromkeys(o for opts in self.options for o in opts))
         self.op_names = ("input", *distinct, "output")
         self._node_ops = [[self.op_names.index(o) for o in opts] for opts in self.options]
+        for metric, (base, tables) in (costs or {}).items():
+            self._set_cost(metric, base, tables)
 
     # -- structure ---------------------------------------------------------------------
     @property
@@ -141,10 +152,12 @@ class ProductSpace(SearchSpace):
 
     def decode(self, choices) -> list[ChoiceArch]:
         """Architectures of a choice matrix ``[n, num_layers]``."""
-        choices = self._check_choices(choices)
+        choices = self.check_choices(choices)
         return [ChoiceArch(self.name, tuple(int(c) for c in row)) for row in choices]
 
-    def _check_choices(self, choices) -> np.ndarray:
+    def check_choices(self, choices) -> np.ndarray:
+        """``choices`` as an int64 choice matrix ``[n, num_layers]``; raise ``ValueError`` on a
+        wrong shape or an out-of-range choice."""
         choices = np.asarray(choices)
         if choices.ndim != 2 or choices.shape[1] != self.num_layers:
             raise ValueError(f"The 'choices' argument must have shape [n, {self.num_layers}]. "
@@ -245,7 +258,7 @@ class ProductSpace(SearchSpace):
             for t in tables:
                 total = total[..., None] + t
             return (total + base).reshape(-1)
-        choices = self._check_choices(choices)
+        choices = self.check_choices(choices)
         out = np.full(len(choices), base, dtype=np.float64)
         for l, t in enumerate(tables):
             out += t[choices[:, l]]
@@ -370,7 +383,7 @@ class Subspace(ProductSpace):
 
     def parent_choices(self, choices) -> np.ndarray:
         """Map a factor-choice matrix ``[n, F]`` to the parent's choice matrix ``[n, L]``."""
-        choices = self._check_choices(choices)
+        choices = self.check_choices(choices)
         full = np.tile(np.asarray(self.base.choices, dtype=np.int64), (len(choices), 1))
         for f, (layers, opts) in enumerate(self.factors):
             table = np.asarray(opts, dtype=np.int64)  # [K, len(layers)]
