@@ -18,10 +18,12 @@ from archgraph.spaces.registry import (SEARCH_SPACES, get_search_space, list_sea
 from archgraph.spaces.chain import ChainLayer, ChainSpace
 from archgraph.spaces.costs import OpSpec, parse_op
 from archgraph.spaces.latency import LatencyLUT, load_latency_lut
-from archgraph.spaces import (digits, fairnas, macro, nasbench101, nasbench201,  # noqa: F401
-                              proxylessnas)  # (register spaces)
+from archgraph.spaces.nasbench101 import NASBench101Space, NB101Cell
+from archgraph.spaces.nasbench201 import NASBench201Space
+from archgraph.spaces import digits, fairnas, macro, proxylessnas  # noqa: F401 (register spaces)
 
-__all__ = ["ChainLayer", "ChainSpace", "ChoiceArch", "Evaluator", "LatencyLUT", "OpSpec",
-           "ProductSpace", "SEARCH_SPACES", "SearchSpace", "Subspace", "check_evaluator",
-           "get_search_space", "list_search_spaces", "load_latency_lut", "make_arch_graph",
-           "parse_op", "register_search_space", "validate_arch_graph"]
+__all__ = ["ChainLayer", "ChainSpace", "ChoiceArch", "Evaluator", "LatencyLUT", "NASBench101Space",
+           "NASBench201Space", "NB101Cell", "OpSpec", "ProductSpace", "SEARCH_SPACES",
+           "SearchSpace", "Subspace", "check_evaluator", "get_search_space", "list_search_spaces",
+           "load_latency_lut", "make_arch_graph", "parse_op", "register_search_space",
+           "validate_arch_graph"]

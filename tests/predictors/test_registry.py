@@ -23,12 +23,3 @@ def test_errors():
     with pytest.raises(ValueError, match="A predictor named 'neural' is already registered"):
         register_predictor("neural")(NeuralPredictor)
 
-
-def test_every_registered_predictor_is_exported():
-    import archgraph.predictors as package
-    from archgraph.predictors import PREDICTORS
-
-    for name in PREDICTORS.list():
-        cls = PREDICTORS.get(name)
-        assert getattr(package, cls.__name__) is cls, name
-        assert cls.__name__ in package.__all__, name

@@ -45,3 +45,23 @@ def test_installed_entry_points_are_offered_after_the_own_names():
     assert evaluators.get("supernet") == SupernetEvaluator.from_checkpoint
     evaluators.register("supernet")(len)  # a name of the package wins over a plugin's
     assert evaluators.get("supernet") is len
+
+
+@pytest.mark.parametrize("package, registry", [("archgraph.spaces", "SEARCH_SPACES"),
+                                               ("archgraph.predictors", "PREDICTORS"),
+                                               ("archgraph.evaluators", "EVALUATORS")])
+def test_every_registered_class_is_exported_by_its_package(package, registry):
+    """Registered classes (and the factories of evaluators) are importable from the package
+    that registers them; plugins of other packages are theirs to export."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(package)
+    reg = getattr(module, registry)
+    assert reg.list()
+    for name in reg.list():
+        obj = reg.get(name)
+        own = getattr(obj, "__module__", "").startswith(package + ".")
+        if own and (inspect.isclass(obj) or registry == "EVALUATORS"):
+            assert getattr(module, obj.__name__) is obj, (package, name)
+            assert obj.__name__ in module.__all__, (package, name)
