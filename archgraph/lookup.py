@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from archgraph.spaces.product_space import ProductSpace
-
 from archgraph.spaces.search_space import SearchSpace
 from archgraph.utils.io import atomic_path, atomic_write
 from archgraph.utils.validation import check_finite, check_int

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from archgraph.spaces.choice_arch import ChoiceArch
-
 from archgraph.spaces.product_space import ProductSpace
 from archgraph.utils.validation import check_random_state
 

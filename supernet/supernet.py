@@ -5,7 +5,6 @@ import torch
 from torch import nn
 
 from archgraph.spaces.product_space import ProductSpace
-
 from archgraph.spaces.search_space import SearchSpace
 from supernet.config import SupernetConfig
 

@@ -9,7 +9,6 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from archgraph.spaces.product_space import ProductSpace
-
 from archgraph.spaces.search_space import SearchSpace
 
 

@@ -8,7 +8,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from archgraph.spaces.product_space import ProductSpace
-
 from archgraph.spaces.search_space import SearchSpace
 from archgraph.utils.validation import NotFittedError, check_finite
 
