@@ -25,8 +25,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from archgraph.spaces.base import ProductSpace, SearchSpace
-from archgraph.utils.validation import atomic_path, atomic_write, check_finite, check_int
+from archgraph.spaces.product_space import ProductSpace
+from archgraph.spaces.search_space import SearchSpace
+from archgraph.utils.io import atomic_path, atomic_write
+from archgraph.utils.validation import check_finite, check_int
 
 __all__ = ["LookupTable", "pareto_mask", "soft_pareto_mask"]
 

@@ -24,7 +24,7 @@ import numpy as np
 from torch_geometric.data import Batch
 from tqdm import tqdm
 
-from archgraph.graphs.arch_graph import make_arch_graph
+from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.spaces import get_search_space
 
 

@@ -144,7 +144,7 @@ def quality(table: pd.DataFrame, seeds) -> dict:
 def merge(work: Path, out: Path, cfg: dict, seconds: float) -> pd.DataFrame:
     """The table of every architecture whose seeds are all measured, and its JSON sidecar."""
     from archgraph.spaces import get_search_space
-    from archgraph.utils.validation import atomic_write
+    from archgraph.utils.io import atomic_write
 
     space = get_search_space(SPACE)
     archs = list(space.enumerate())

@@ -32,7 +32,7 @@ import torch
 
 from archgraph.datasets.predictor_dataset import build_predictor_dataset
 from archgraph.spaces import get_search_space
-from archgraph.utils.validation import atomic_write
+from archgraph.utils.io import atomic_write
 from supernet import build_supernet
 from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator

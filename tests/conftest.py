@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from archgraph.utils.validation import shared_data_dir
+from archgraph.utils.paths import shared_data_dir
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """``archgraph dataset build``: sample architectures, evaluate them, write a predictor dataset.
 
-Evaluators are plugins: entry points of the group ``archgraph.evaluators`` whose object is a
-factory ``factory(space, **options) -> Evaluator``. Shipped ones:
+Evaluators come from the registry of ``archgraph.evaluators`` (``list_evaluators()``): factories
+``factory(space, **options) -> Evaluator`` of archgraph itself or installed as entry points of
+the group ``archgraph.evaluators``. Shipped ones:
 
 - ``table``: a shipped benchmark table (``nasbench201``, ``nasbench101``, ``macro``); options
   ``target``, ``noise_std``, ``noise``, ``random_state``, ``data_dir``.
@@ -22,11 +23,7 @@ Options are ``key=value`` pairs; values are read as YAML scalars (``10``, ``0.5`
 """
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
 import yaml
-
-GROUP = "archgraph.evaluators"
 
 
 def add_parser(sub) -> None:
@@ -37,7 +34,8 @@ def add_parser(sub) -> None:
                         description=__doc__.split("\n\n")[0])
     b.add_argument("--space", required=True, help="registered search space (archgraph spaces)")
     b.add_argument("--evaluator", required=True,
-                   help=f"evaluator plugin (entry point group {GROUP!r}), e.g. table, supernet")
+                   help="registered evaluator (or plugin of the entry point group "
+                        "'archgraph.evaluators'), e.g. table, supernet")
     b.add_argument("--n", type=int, required=True, help="number of architectures")
     b.add_argument("--out", required=True, help="output table, .parquet or .csv")
     b.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
@@ -47,20 +45,6 @@ def add_parser(sub) -> None:
                    help="architectures evaluated between two writes (default 32)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=run)
-
-
-def evaluator_factories() -> dict:
-    """Installed evaluator plugins: ``{name: entry point}``."""
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
-
-
-def table_evaluator(space, target=None, noise_std: float = 0.0, noise: str = "fixed",
-                    random_state=None, data_dir=None):
-    """The ``table`` plugin: :meth:`TableEvaluator.from_benchmark` of ``space``'s benchmark."""
-    from archgraph.evaluators import TableEvaluator
-    return TableEvaluator.from_benchmark(space.name, target=target, data_dir=data_dir,
-                                         noise_std=noise_std, noise=noise,
-                                         random_state=random_state)
 
 
 def parse_options(pairs: list[str]) -> dict:
@@ -75,14 +59,13 @@ def parse_options(pairs: list[str]) -> dict:
 
 
 def run(args) -> int:
+    # imported here, so that 'archgraph --help' does not load torch
     from archgraph.datasets.predictor_dataset import build_predictor_dataset
+    from archgraph.evaluators import EVALUATORS
     from archgraph.spaces import get_search_space
-    from archgraph.utils.validation import check_one_of
 
     space = get_search_space(args.space)
-    plugins = evaluator_factories()
-    check_one_of(args.evaluator, "--evaluator", sorted(plugins), "archgraph dataset build")
-    factory = plugins[args.evaluator].load()
+    factory = EVALUATORS.get(args.evaluator, owner="archgraph dataset build", param="--evaluator")
     options = parse_options(args.option)
     try:
         evaluator = factory(space, **options)

@@ -1,5 +1,9 @@
-"""Datasets: loaders of the published NAS benchmark tables (``load_nasbench201``,
-``load_nasbench101``, ``load_macro``)."""
-from archgraph.datasets.benchmarks import load_macro, load_nasbench101, load_nasbench201
+"""Datasets: the registry of the published NAS benchmark tables (``BENCHMARKS``) and their
+loaders (``load_nasbench201``, ``load_nasbench101``, ``load_macro``), and
+``SyntheticBenchmark``, known accuracies for any product space."""
+from archgraph.datasets.benchmarks import (BENCHMARKS, Benchmark, load_macro, load_nasbench101,
+                                           load_nasbench201)
+from archgraph.datasets.synthetic import SyntheticBenchmark
 
-__all__ = ["load_macro", "load_nasbench101", "load_nasbench201"]
+__all__ = ["BENCHMARKS", "Benchmark", "SyntheticBenchmark", "load_macro", "load_nasbench101",
+           "load_nasbench201"]

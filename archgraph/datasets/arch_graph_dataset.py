@@ -9,12 +9,10 @@ from typing import Callable
 import pandas as pd
 from torch_geometric.data import InMemoryDataset
 
-from archgraph.spaces.base import SearchSpace
+from archgraph.datasets.benchmarks import BENCHMARKS
+from archgraph.datasets.predictor_dataset import read_table
+from archgraph.spaces.search_space import SearchSpace
 from archgraph.utils.validation import check_one_of
-
-#: shipped benchmark tables readable by name, with their default target column
-BENCHMARKS = {"nasbench201": "cifar10_test_200", "nasbench101": "valid_acc_108",
-              "macro": "mean_acc"}
 
 
 class ArchGraphDataset(InMemoryDataset):
@@ -23,8 +21,8 @@ class ArchGraphDataset(InMemoryDataset):
     Reads a table written by :func:`~archgraph.datasets.predictor_dataset.build_predictor_dataset`
     (Parquet or CSV: column ``arch`` with the space's strings, a target column) or a shipped
     benchmark table by name (``"nasbench201"``, ``"nasbench101"``, ``"macro"``; read from
-    :func:`~archgraph.utils.validation.shared_data_dir`), and turns each row into the graph
-    ``space.to_graph(arch, y)`` (schema of :mod:`archgraph.graphs.arch_graph`). Processed graphs
+    :func:`~archgraph.utils.paths.shared_data_dir`), and turns each row into the graph
+    ``space.to_graph(arch, y)`` (schema of :mod:`archgraph.spaces.arch_graph`). Processed graphs
     are cached under ``root/processed`` (the cache file name carries a hash of the table, so an
     updated table is processed again); a table file is first copied to ``root/raw``.
 
@@ -52,19 +50,21 @@ class ArchGraphDataset(InMemoryDataset):
             raise TypeError(f"The 'space' parameter of {owner} must be a SearchSpace. "
                             f"Got {type(space).__name__} instead.")
         self.space = space
-        self.benchmark = table if isinstance(table, str) and table in BENCHMARKS else None
+        is_benchmark = isinstance(table, str) and table in BENCHMARKS
+        self.benchmark = BENCHMARKS.get(table) if is_benchmark else None
         if self.benchmark is None:
             path = Path(table)
             check_one_of(path.suffix, "table suffix", (".parquet", ".csv"), owner)
             if not path.is_file():
                 raise FileNotFoundError(f"The 'table' parameter of {owner} names no file and no "
-                                        f"benchmark ({', '.join(BENCHMARKS)}): {str(path)!r}.")
+                                        f"benchmark ({', '.join(BENCHMARKS.list())}): "
+                                        f"{str(path)!r}.")
             self.table_path = path.resolve()
             digest = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
         else:
             self.table_path = None
             digest = "benchmark"
-        self.target = target or (BENCHMARKS[self.benchmark] if self.benchmark else "accuracy")
+        self.target = target or (self.benchmark.target if self.benchmark else "accuracy")
         self.arch_column = arch_column
         self._cache = f"{space.name}_{Path(str(table)).stem}_{self.target}_{digest}.pt"
         super().__init__(str(root), transform, pre_transform, force_reload=force_reload)
@@ -86,9 +86,7 @@ class ArchGraphDataset(InMemoryDataset):
 
     def _read(self) -> pd.DataFrame:
         if self.benchmark is not None:
-            from archgraph.datasets import benchmarks
-            return getattr(benchmarks, f"load_{self.benchmark}")()
-        from archgraph.datasets.predictor_dataset import read_table
+            return self.benchmark.load()
         return read_table(Path(self.raw_dir) / self.table_path.name)
 
     def process(self) -> None:

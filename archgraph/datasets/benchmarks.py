@@ -1,7 +1,7 @@
 """Loaders of the published NAS benchmark tables as pandas DataFrames.
 
 The tables are not shipped with the package: they are read from ``data_dir``, by default the
-folder found by :func:`archgraph.utils.validation.shared_data_dir` (``$ARCHGRAPH_DATA``, else
+folder found by :func:`archgraph.utils.paths.shared_data_dir` (``$ARCHGRAPH_DATA``, else
 ``../shared/data`` beside the project). Layout expected inside it::
 
     nasbench201/nb201_accuracy.csv      NAS-Bench-201 (Dong & Yang, ICLR 2020), all 15,625 cells
@@ -9,18 +9,28 @@ folder found by :func:`archgraph.utils.validation.shared_data_dir` (``$ARCHGRAPH
     nasbench201/nb201_cost_subset.csv   FLOPs / params of ~725 cells per dataset
     nasbench101/nb101_1k.json           1,000 NAS-Bench-101 cells (Ying et al., ICML 2019)
     macro/nas_bench_macro_cifar10.csv   NAS-Bench-Macro (Su et al., 2021), all 6,561 archs
+
+:data:`BENCHMARKS` registers each table under the name of its search space, with its loader,
+default target column and key column; ``TableEvaluator.from_benchmark``, the ``table``
+evaluator and ``ArchGraphDataset`` read it.
 """
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
-from archgraph.utils.validation import check_one_of, shared_data_dir
+from archgraph.spaces import get_search_space
+from archgraph.utils.paths import shared_data_dir
+from archgraph.utils.registry import Registry
+from archgraph.utils.validation import check_one_of
 
-__all__ = ["load_nasbench201", "load_nasbench101", "load_macro", "NB201_COST_DATASETS"]
+__all__ = ["BENCHMARKS", "Benchmark", "NB201_COST_DATASETS", "load_macro", "load_nasbench101",
+           "load_nasbench201"]
 
 #: dataset names of ``nb201_cost_subset.csv`` (the ``cost_dataset`` of :func:`load_nasbench201`)
 NB201_COST_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
@@ -85,8 +95,6 @@ def load_nasbench101(data_dir=None) -> pd.DataFrame:
     ``valid_acc_108`` (validation accuracy as a fraction after that many epochs) and
     ``training_time_108`` (seconds).
     """
-    from archgraph.spaces import get_search_space
-
     path = _find(data_dir, "nasbench101/nb101_1k.json")
     with open(path, encoding="utf-8") as fh:
         records = json.load(fh)
@@ -105,3 +113,35 @@ def load_macro(data_dir=None) -> pd.DataFrame:
     """
     return pd.read_csv(_find(data_dir, "macro/nas_bench_macro_cifar10.csv"),
                        dtype={"arch": str})
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A shipped benchmark table of the registered search space ``name``.
+
+    Attributes:
+        name: the benchmark and its search space (``get_search_space(name)``).
+        loader: ``loader(data_dir=None) -> DataFrame``, one row per architecture.
+        target: default target column (accuracy, higher is better).
+        key_column: column identifying a row's architecture.
+        key: method of the space mapping an architecture to its ``key_column`` value.
+    """
+
+    name: str
+    loader: Callable[..., pd.DataFrame]
+    target: str
+    key_column: str = "arch"
+    key: str = "to_str"
+
+    def load(self, data_dir=None) -> pd.DataFrame:
+        """The table, read from ``data_dir`` (default :func:`shared_data_dir`)."""
+        return self.loader(data_dir)
+
+
+#: the shipped benchmark tables by name
+BENCHMARKS = Registry("benchmark")
+for _bench in (Benchmark("nasbench201", load_nasbench201, "cifar10_test_200"),
+               # NB101 cells are matched by the official (isomorphism-invariant) module hash
+               Benchmark("nasbench101", load_nasbench101, "valid_acc_108", "hash", "hash"),
+               Benchmark("macro", load_macro, "mean_acc")):
+    BENCHMARKS.register(_bench.name)(_bench)

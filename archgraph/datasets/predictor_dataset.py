@@ -22,9 +22,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from archgraph.evaluators.base import check_evaluator
-from archgraph.spaces.base import ProductSpace, SearchSpace
-from archgraph.utils.validation import atomic_path, check_int, check_one_of
+from archgraph.spaces.evaluator import check_evaluator
+from archgraph.spaces.product_space import ProductSpace
+from archgraph.spaces.search_space import SearchSpace
+from archgraph.utils.io import atomic_path
+from archgraph.utils.validation import check_int, check_one_of
 
 #: file formats by suffix
 FORMATS = (".parquet", ".csv")

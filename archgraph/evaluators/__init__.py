@@ -1,5 +1,9 @@
-"""Evaluators: the ``Evaluator`` protocol and the benchmark-table implementation."""
-from archgraph.evaluators.base import Evaluator
-from archgraph.evaluators.table import TableEvaluator
+"""Evaluators: the ``Evaluator`` protocol (defined in ``archgraph.spaces``), the benchmark-table
+implementation and the registry of evaluators (``get_evaluator``, ``list_evaluators``)."""
+from archgraph.evaluators.registry import (EVALUATORS, get_evaluator, list_evaluators,
+                                           register_evaluator)
+from archgraph.evaluators.table import TableEvaluator, table_evaluator
+from archgraph.spaces.evaluator import Evaluator
 
-__all__ = ["Evaluator", "TableEvaluator"]
+__all__ = ["EVALUATORS", "Evaluator", "TableEvaluator", "get_evaluator", "list_evaluators",
+           "register_evaluator", "table_evaluator"]

@@ -7,12 +7,10 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from archgraph.spaces.base import SearchSpace
+from archgraph.datasets.benchmarks import BENCHMARKS
+from archgraph.evaluators.registry import register_evaluator
+from archgraph.spaces import SearchSpace, get_search_space
 from archgraph.utils.validation import check_one_of, check_positive, check_random_state
-
-#: default target of :meth:`TableEvaluator.from_benchmark` per shipped table
-BENCHMARK_TARGETS = {"nasbench201": "cifar10_test_200", "nasbench101": "valid_acc_108",
-                     "macro": "mean_acc"}
 
 
 class TableEvaluator:
@@ -85,7 +83,7 @@ class TableEvaluator:
     def from_benchmark(cls, name: str, target: str | None = None, data_dir=None,
                        noise_std: float = 0.0, noise: str = "fixed",
                        random_state=None) -> "TableEvaluator":
-        """Evaluator over a shipped benchmark table.
+        """Evaluator over a shipped benchmark table (``archgraph.datasets.BENCHMARKS``).
 
         Args:
             name: ``"nasbench201"`` (target default ``cifar10_test_200``, %),
@@ -94,18 +92,10 @@ class TableEvaluator:
             target: another column of the table (see ``archgraph.datasets.benchmarks``).
             data_dir: folder of the tables; default ``shared_data_dir()``.
         """
-        from archgraph.datasets import benchmarks
-        from archgraph.spaces import get_search_space
-
-        check_one_of(name, "name", list(BENCHMARK_TARGETS), "TableEvaluator.from_benchmark")
-        loader = {"nasbench201": benchmarks.load_nasbench201,
-                  "nasbench101": benchmarks.load_nasbench101,
-                  "macro": benchmarks.load_macro}[name]
-        table = loader(data_dir)
+        bench = BENCHMARKS.get(name, owner="TableEvaluator.from_benchmark")
         space = get_search_space(name)
-        # NB101 cells are matched by the official (isomorphism-invariant) module hash
-        arch_column, key = ("hash", space.hash) if name == "nasbench101" else ("arch", None)
-        return cls(space, table, arch_column, target or BENCHMARK_TARGETS[name],
+        key = None if bench.key == "to_str" else getattr(space, bench.key)
+        return cls(space, bench.load(data_dir), bench.key_column, target or bench.target,
                    noise_std=noise_std, noise=noise, key=key, random_state=random_state)
 
     def _positions(self, archs: Sequence) -> np.ndarray:
@@ -147,3 +137,12 @@ class TableEvaluator:
     def __repr__(self) -> str:
         return (f"TableEvaluator(space={self.space.name!r}, target={self.target_column!r}, "
                 f"rows={len(self.table)}, noise_std={self.noise_std}, noise={self.noise!r})")
+
+
+@register_evaluator("table")
+def table_evaluator(space, target=None, noise_std: float = 0.0, noise: str = "fixed",
+                    random_state=None, data_dir=None) -> TableEvaluator:
+    """The ``table`` evaluator: :meth:`TableEvaluator.from_benchmark` of ``space``'s benchmark."""
+    return TableEvaluator.from_benchmark(space.name, target=target, data_dir=data_dir,
+                                         noise_std=noise_std, noise=noise,
+                                         random_state=random_state)

@@ -8,7 +8,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from archgraph.spaces.base import ProductSpace, SearchSpace
+from archgraph.spaces.product_space import ProductSpace
+from archgraph.spaces.search_space import SearchSpace
 
 
 class ArchGraphBatcher:

@@ -24,7 +24,7 @@ from torch_geometric.data import Data
 
 from archgraph.encoding import gray_encode, onehot_encode
 from archgraph.graphs.similarity import assigned_similarity, check_similarity
-from archgraph.spaces.base import ProductSpace
+from archgraph.spaces.product_space import ProductSpace
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_one_of
 

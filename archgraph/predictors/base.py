@@ -7,7 +7,8 @@ from typing import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from archgraph.spaces.base import ProductSpace, SearchSpace
+from archgraph.spaces.product_space import ProductSpace
+from archgraph.spaces.search_space import SearchSpace
 from archgraph.utils.validation import NotFittedError, check_finite
 
 

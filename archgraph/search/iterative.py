@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 from archgraph.lookup import LookupTable
 from archgraph.metrics import kendall_tau
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
-from archgraph.spaces.base import ChoiceArch, ProductSpace, Subspace
+from archgraph.spaces.choice_arch import ChoiceArch
+from archgraph.spaces.product_space import ProductSpace, Subspace
 from archgraph.utils.validation import check_int, check_random_state
 
 

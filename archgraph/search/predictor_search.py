@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 from sklearn.base import clone
 
-from archgraph.evaluators.base import check_evaluator
+from archgraph.spaces.evaluator import check_evaluator
 from archgraph.lookup import soft_pareto_mask
 from archgraph.utils.validation import check_int, check_one_of, check_random_state
 

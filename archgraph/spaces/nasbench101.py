@@ -10,8 +10,8 @@ from typing import Sequence
 import numpy as np
 from torch_geometric.data import Data
 
-from archgraph.graphs.arch_graph import make_arch_graph
-from archgraph.spaces.base import SearchSpace
+from archgraph.spaces.arch_graph import make_arch_graph
+from archgraph.spaces.search_space import SearchSpace
 from archgraph.spaces.registry import register_search_space
 from archgraph.utils.validation import check_int, check_random_state
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from torch_geometric.data import Data
 
-from archgraph.graphs.arch_graph import make_arch_graph
-from archgraph.spaces.base import ChoiceArch, ProductSpace
+from archgraph.spaces.arch_graph import make_arch_graph
+from archgraph.spaces.choice_arch import ChoiceArch
+from archgraph.spaces.product_space import ProductSpace
 from archgraph.spaces.registry import register_search_space
 from archgraph.utils.validation import check_int
 

@@ -1,17 +1,13 @@
-"""Argument checks with one error template, random states, atomic writes.
+"""Argument checks with one error template, and random states.
 
 Every message names the argument, what was expected and what was received, e.g.
 ``The 'lr' parameter of NeuralPredictor must be a float in (0, inf). Got -1 instead.``
 """
 from __future__ import annotations
 
-import contextlib
 import difflib
 import numbers
-import os
-import tempfile
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
@@ -109,58 +105,3 @@ def check_random_state(seed) -> np.random.Generator:
     raise TypeError(f"The 'random_state' parameter must be None, an int, a "
                     f"numpy.random.Generator or a numpy.random.RandomState. "
                     f"Got {type(seed).__name__} instead.")
-
-
-def shared_data_dir() -> Path | None:
-    """The benchmark tables beside the project (``../shared/data``), or ``None`` if absent.
-
-    ``ARCHGRAPH_DATA`` overrides the location.
-    """
-    env = os.environ.get("ARCHGRAPH_DATA")
-    candidates = [Path(env)] if env else []
-    root = Path(__file__).resolve().parents[2]
-    candidates += [root.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return None
-
-
-@contextlib.contextmanager
-def atomic_write(path, mode: str = "wb") -> Iterator:
-    """Write to a temporary file beside ``path`` and rename it into place on success.
-
-    On any exception the temporary file is removed and ``path`` is left untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds.
-
-    For writers that want a file name (``DataFrame.to_parquet``, ``torch.save``).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

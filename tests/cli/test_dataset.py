@@ -4,7 +4,8 @@ import torch
 from torch.utils.data import TensorDataset
 
 from archgraph.cli import main
-from archgraph.cli.dataset import evaluator_factories, parse_options
+from archgraph.cli.dataset import parse_options
+from archgraph.evaluators import list_evaluators
 from archgraph.spaces import get_search_space
 
 
@@ -28,7 +29,7 @@ def checkpoint(tmp_path):
 
 
 def test_plugins_are_installed():
-    assert {"supernet", "standalone", "table"} <= set(evaluator_factories())
+    assert {"supernet", "standalone", "table"} <= set(list_evaluators())
 
 
 def test_build_with_standalone_training(tmp_path):

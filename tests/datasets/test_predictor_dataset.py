@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
-from archgraph.evaluators import TableEvaluator
+from archgraph.datasets import SyntheticBenchmark
 from archgraph.spaces import get_search_space
 
 
@@ -16,11 +16,8 @@ def space():
 
 @pytest.fixture
 def evaluator(space):
-    """Exact accuracies of a synthetic table over the whole space (sum of choices)."""
-    choices = space.all_choices()
-    table = pd.DataFrame({"arch": ["".join(map(str, r)) for r in choices],
-                          "acc": 50.0 + choices.sum(1)})
-    return TableEvaluator(space, table, "arch", "acc")
+    """Exact synthetic accuracies (additive effects around 50)."""
+    return SyntheticBenchmark(space, offset=50.0, random_state=0)
 
 
 class Crashing:
@@ -47,7 +44,7 @@ def test_table_columns_and_values(space, evaluator, tmp_path, suffix):
                                    "params", "evaluator", "seed"]
     archs = [space.from_str(s) for s in table["arch"]]
     assert archs == space.sample(10, 1)
-    np.testing.assert_allclose(table["accuracy"], 50.0 + space.encode(archs).sum(1))
+    np.testing.assert_array_equal(table["accuracy"], evaluator.true_accuracy(archs))
     np.testing.assert_allclose(table["flops"], space.cost("flops", archs))
     np.testing.assert_array_equal(table[space.layer_names[0]], space.encode(archs)[:, 0])
     assert (table["seed"] == 1).all()
@@ -72,7 +69,7 @@ def test_refuses_to_mix_evaluators_or_seeds(space, evaluator, tmp_path):
     build_predictor_dataset(space, evaluator, 4, path, progress=False)
     with pytest.raises(ValueError, match="Cannot resume .* its 'seed' column holds"):
         build_predictor_dataset(space, evaluator, 4, path, random_state=5, progress=False)
-    noisy = TableEvaluator(space, evaluator.table, "arch", "acc", noise_std=1.0)
+    noisy = SyntheticBenchmark(space, offset=50.0, noise_std=1.0, random_state=0)
     with pytest.raises(ValueError, match="Cannot resume .* its 'evaluator' column"):
         build_predictor_dataset(space, noisy, 4, path, progress=False)
 

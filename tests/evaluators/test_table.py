@@ -124,7 +124,7 @@ def test_nan_target_raises(space, table):
 
 
 def test_from_benchmark_bad_name():
-    with pytest.raises(ValueError, match="'name' .* 'nasbench201', 'nasbench101', 'macro'. "
+    with pytest.raises(ValueError, match="'name' .* 'macro', 'nasbench101', 'nasbench201'. "
                                          "Got 'nasbench301' instead. Did you mean 'nasbench201'"):
         TableEvaluator.from_benchmark("nasbench301")
 

@@ -22,3 +22,4 @@ def test_errors():
         get_predictor(3)
     with pytest.raises(ValueError, match="A predictor named 'neural' is already registered"):
         register_predictor("neural")(NeuralPredictor)
+

@@ -1,8 +1,7 @@
 import numpy as np
-import pandas as pd
 import pytest
 
-from archgraph.evaluators import TableEvaluator
+from archgraph.datasets import SyntheticBenchmark
 from archgraph.graphs.similarity import measured_similarity
 from archgraph.lookup import LookupTable
 from archgraph.search.iterative import _schedule, iterative_search
@@ -10,15 +9,10 @@ from archgraph.spaces import ChoiceArch, ProductSpace
 
 
 def toy_problem(noise_std=0.0, num_options=(3,) * 6):
-    space = ProductSpace("toy", [[f"op{i}" for i in range(o)] for o in num_options])
-    space._set_cost("flops", 0.0, [np.arange(o, dtype=float) for o in num_options])
-    choices = space.all_choices(np.int64)
-    acc = (choices * np.array([1.0, -1.0, 0.5, 2.0, -0.5, 1.5])).sum(1)  # additive truth
-    table = pd.DataFrame({"arch": [space.to_str(a) for a in space.decode(choices)],
-                          "acc": acc})
-    evaluator = TableEvaluator(space, table, "arch", "acc", noise_std=noise_std,
-                               random_state=0)
-    return space, evaluator, acc
+    space = ProductSpace("toy", [[f"op{i}" for i in range(o)] for o in num_options],
+                         costs={"flops": (0.0, [np.arange(o, dtype=float) for o in num_options])})
+    evaluator = SyntheticBenchmark(space, noise_std=noise_std, random_state=0)  # additive truth
+    return space, evaluator, evaluator.accuracies()
 
 
 FAST = dict(hidden=8, epochs=60)

@@ -1,8 +1,7 @@
 import numpy as np
-import pandas as pd
 import pytest
 
-from archgraph.evaluators import TableEvaluator
+from archgraph.datasets import SyntheticBenchmark
 from archgraph.lookup import soft_pareto_mask
 from archgraph.predictors import RidgePredictor
 from archgraph.search import predictor_search, random_search, soft_pareto_search
@@ -12,10 +11,8 @@ from archgraph.spaces import get_search_space
 @pytest.fixture()
 def setup():
     space = get_search_space("macro")
-    archs = list(space.enumerate())
-    acc = space.features(archs) @ np.random.default_rng(0).normal(size=24)  # additive truth
-    table = pd.DataFrame({"arch": [space.to_str(a) for a in archs], "acc": acc})
-    return space, TableEvaluator(space, table, "arch", "acc"), acc
+    evaluator = SyntheticBenchmark(space, random_state=0)  # additive truth
+    return space, evaluator, evaluator.accuracies()
 
 
 def test_predictor_search_beats_random(setup):

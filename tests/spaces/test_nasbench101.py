@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from archgraph.graphs.arch_graph import validate_arch_graph
+from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import get_search_space
 from archgraph.spaces.nasbench101 import NB101_INNER_OPS, NB101Cell, _num_labellings
 

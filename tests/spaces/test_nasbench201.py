@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from archgraph.graphs.arch_graph import validate_arch_graph
+from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import ChoiceArch, get_search_space
 from archgraph.spaces.nasbench201 import NB201_OPS, NASBench201Space
 

@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from archgraph.graphs.arch_graph import validate_arch_graph
+from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import get_search_space, list_search_spaces, register_search_space
-from archgraph.spaces.base import ProductSpace
+from archgraph.spaces.product_space import ProductSpace
 
 #: size of every registered space (a newly registered one must be added here)
 KNOWN_SIZES = {"nasbench201": 15_625, "macro": 6_561, "digits5": 3 ** 5, "digits5v2": 3 ** 5,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from archgraph.spaces.base import ChoiceArch
+from archgraph.spaces.choice_arch import ChoiceArch
 from supernet import build_supernet
 from supernet.evaluator import SupernetEvaluator
 from supernet.samplers import UniformSampler

@@ -1,4 +1,5 @@
 """Models built from the layers of ``archgraph.nn.conv``."""
 from archgraph.nn.models.neural_predictor_net import NeuralPredictorNet
+from archgraph.nn.models.space_gcn import SpaceGCN
 
-__all__ = ["NeuralPredictorNet"]
+__all__ = ["NeuralPredictorNet", "SpaceGCN"]

@@ -1,6 +1,6 @@
 import torch
 
-from archgraph.graphs import make_arch_graph
+from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.nn.conv import BiDAGConv
 
 

@@ -1,7 +1,7 @@
 import torch
 from torch_geometric.data import Batch
 
-from archgraph.graphs import make_arch_graph
+from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.nn.conv import BiDAGConv
 from archgraph.nn.models import NeuralPredictorNet
 

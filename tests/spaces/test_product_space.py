@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgraph.graphs import validate_arch_graph
-from archgraph.spaces import ChoiceArch, ProductSpace, Subspace, get_search_space
+from archgraph.spaces import (ChoiceArch, ProductSpace, Subspace, get_search_space,
+                              validate_arch_graph)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_cost_errors(space):
                                          "of 'flops', 'params'. Got 'flop'.*Did you mean"):
         space.costs("flop")
     with pytest.raises(ValueError, match="one entry per option of each layer"):
-        space._set_cost("bad", 0.0, [[1.0, 2.0]] * 8)
+        ProductSpace("bad", [["a", "b", "c"]] * 8, costs={"bad": (0.0, [[1.0, 2.0]] * 8)})
 
 
 def test_subspace_size_validate_costs(space):
@@ -173,3 +173,13 @@ def test_plain_product_space_strings_and_graphs():
         big.from_str("11")
     with pytest.raises(TypeError, match="must be a str"):
         small.from_str(12)
+
+
+def test_costs_given_to_the_constructor():
+    space = ProductSpace("grid", [["a", "b"], ["a", "c", "d"]],
+                         costs={"flops": (1.0, [[0, 2], [0, 10, 20]])})
+    assert space.cost_metrics == ("flops",)
+    np.testing.assert_array_equal(space.costs("flops"), [1, 11, 21, 3, 13, 23])
+    assert space.flops(space.from_str("12")) == 23
+    sub = space.subspace([1], space.from_str("10"))  # layer 0 fixed to option 1 (cost 2)
+    np.testing.assert_array_equal(sub.costs("flops"), [3, 13, 23])

@@ -1,109 +1,27 @@
-"""Search-space base classes.
+"""Product spaces: ``ProductSpace``, where layer ``l`` picks one of ``O_l`` options
+independently (NAS-Bench-201 edges, chain spaces), and its ``Subspace``s.
 
-``SearchSpace`` is the contract every space honours. ``ProductSpace`` is a space where layer
-``l`` picks one of ``O_l`` options independently (NAS-Bench-201 edges, chain spaces); its
-architectures are :class:`ChoiceArch` and its nodes are numbered in C order (last layer fastest),
-so ``index(arch) == np.ravel_multi_index(choices, num_options)`` and features reshaped to
-``[O_1, ..., O_L, F]`` line up with the numbering. ``Subspace`` restricts a product space to the
-architectures equal to a base except on some layers; a layer of a subspace (a "factor") may
-also be a *super-cell* whose options are whole tuples of choices on several parent layers.
+Its architectures are :class:`~archgraph.spaces.choice_arch.ChoiceArch` and its nodes are
+numbered in C order (last layer fastest), so ``index(arch) == np.ravel_multi_index(choices,
+num_options)`` and features reshaped to ``[O_1, ..., O_L, F]`` line up with the numbering.
+``Subspace`` restricts a product space to the architectures equal to a base except on some
+layers; a layer of a subspace (a "factor") may also be a *super-cell* whose options are whole
+tuples of choices on several parent layers. The two share this file because each builds the
+other (``ProductSpace.subspace`` returns a ``Subspace``, which is a ``ProductSpace``).
 """
 from __future__ import annotations
 
 import itertools
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 from torch_geometric.data import Data
 
 from archgraph.encoding import onehot_encode
-from archgraph.utils.validation import check_int, check_random_state
-
-
-@dataclass(frozen=True)
-class ChoiceArch:
-    """An architecture of a product space: one option index per layer (or NB201 edge).
-
-    Immutable and hashable; ``space`` names the (root) space it belongs to, so an architecture
-    of one space is never silently taken for one of another.
-    """
-
-    space: str
-    choices: tuple[int, ...]
-
-    def __post_init__(self):
-        if type(self.choices) is not tuple:  # a list or array would make the arch unhashable
-            object.__setattr__(self, "choices", tuple(self.choices))
-
-
-class SearchSpace(ABC):
-    """What every search space provides (see DESIGN.md)."""
-
-    #: registered name of the space; architectures carry it
-    name: str
-    #: node-op vocabulary of :meth:`to_graph` (one-hot columns of ``x``)
-    op_names: tuple[str, ...]
-
-    @abstractmethod
-    def from_str(self, s: str) -> Any:
-        """Parse the space's string form of an architecture."""
-
-    @abstractmethod
-    def to_str(self, arch) -> str:
-        """The space's string form of ``arch``."""
-
-    @abstractmethod
-    def validate(self, arch) -> Any:
-        """Return ``arch`` if it belongs to the space, else raise ``ValueError``/``TypeError``."""
-
-    @abstractmethod
-    def sample(self, n: int, rng=None) -> list:
-        """``n`` architectures drawn uniformly at random with ``rng`` (seed or Generator)."""
-
-    @abstractmethod
-    def to_graph(self, arch, y: float | None = None) -> Data:
-        """The PyG graph of ``arch`` (schema in ``archgraph.graphs.arch_graph``)."""
-
-    @abstractmethod
-    def features(self, archs: Sequence) -> np.ndarray:
-        """Fixed-length float encoding ``[n, d]`` of ``archs`` (for classical baselines)."""
-
-    def enumerate(self) -> Iterator:
-        raise NotImplementedError(f"The {self.name!r} space cannot be enumerated.")
-
-    def __len__(self) -> int:
-        raise NotImplementedError(f"The size of the {self.name!r} space is not known.")
-
-    def index(self, arch) -> int:
-        raise NotImplementedError(f"The {self.name!r} space has no enumeration index.")
-
-    def __contains__(self, arch) -> bool:
-        try:
-            self.validate(arch)
-        except (ValueError, TypeError):
-            return False
-        return True
-
-    def to_graphs(self, archs: Sequence, y: Sequence[float] | None = None) -> list[Data]:
-        """Graphs of many architectures (ready for ``torch_geometric.loader.DataLoader``)."""
-        if y is None:
-            return [self.to_graph(a) for a in archs]
-        return [self.to_graph(a, float(t)) for a, t in zip(archs, y)]
-
-    @property
-    def num_ops(self) -> int:
-        return len(self.op_names)
-
-    def flops(self, arch) -> float:
-        raise NotImplementedError(f"The {self.name!r} space has no FLOPs model.")
-
-    def params(self, arch) -> float:
-        raise NotImplementedError(f"The {self.name!r} space has no parameter-count model.")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
+from archgraph.spaces.arch_graph import make_arch_graph
+from archgraph.spaces.choice_arch import ChoiceArch
+from archgraph.spaces.search_space import SearchSpace
+from archgraph.utils.validation import check_int, check_one_of, check_random_state
 
 
 class ProductSpace(SearchSpace):
@@ -115,13 +33,22 @@ class ProductSpace(SearchSpace):
     ``input -> layer 1 -> ... -> layer L -> output``, node ops one-hot over
     ``op_names = ("input", <distinct option names in order of first use>, "output")``.
 
-    Costs are additive: ``cost(arch) = base + sum_l table_l[choice_l]``; subclasses register
-    tables with :meth:`_set_cost` and every architecture of a (sub)space is costed at once with
-    :meth:`costs` (no Python loop over architectures).
+    Costs are additive: ``cost(arch) = base + sum_l table_l[choice_l]``; they are given as
+    ``costs={"flops": (base, tables), ...}`` (subclasses register theirs with :meth:`_set_cost`)
+    and every architecture of a (sub)space is costed at once with :meth:`costs` (no Python loop
+    over architectures).
+
+    Args:
+        name: the space's name (architectures carry it).
+        options: per layer, the names of its options.
+        layer_names: per layer, its name (default ``layer0``, ``layer1``, ...).
+        costs: additive cost models ``{metric: (base, per-layer tables)}``, a table holding one
+            number per option of its layer.
     """
 
     def __init__(self, name: str, options: Sequence[Sequence[str]],
-                 layer_names: Sequence[str] | None = None):
+                 layer_names: Sequence[str] | None = None,
+                 costs: Mapping[str, tuple[float, Sequence[Sequence[float]]]] | None = None):
         self.name = name
         self.options = tuple(tuple(o) for o in options)
         if not self.options or any(len(o) < 1 for o in self.options):
@@ -133,6 +60,8 @@ class ProductSpace(SearchSpace):
         distinct = list(dict.fromkeys(o for opts in self.options for o in opts))
         self.op_names = ("input", *distinct, "output")
         self._node_ops = [[self.op_names.index(o) for o in opts] for opts in self.options]
+        for metric, (base, tables) in (costs or {}).items():
+            self._set_cost(metric, base, tables)
 
     # -- structure ---------------------------------------------------------------------
     @property
@@ -186,9 +115,6 @@ class ProductSpace(SearchSpace):
         return self.validate(ChoiceArch(self.name, tuple(int(p) for p in parts)))
 
     def to_graph(self, arch, y: float | None = None) -> Data:
-        # imported here: archgraph.graphs imports this module
-        from archgraph.graphs.arch_graph import make_arch_graph
-
         arch = self.validate(arch)
         ops = [0, *(n[c] for n, c in zip(self._node_ops, arch.choices)), self.num_ops - 1]
         edges = [(i, i + 1) for i in range(self.num_layers + 1)]
@@ -226,10 +152,12 @@ class ProductSpace(SearchSpace):
 
     def decode(self, choices) -> list[ChoiceArch]:
         """Architectures of a choice matrix ``[n, num_layers]``."""
-        choices = self._check_choices(choices)
+        choices = self.check_choices(choices)
         return [ChoiceArch(self.name, tuple(int(c) for c in row)) for row in choices]
 
-    def _check_choices(self, choices) -> np.ndarray:
+    def check_choices(self, choices) -> np.ndarray:
+        """``choices`` as an int64 choice matrix ``[n, num_layers]``; raise ``ValueError`` on a
+        wrong shape or an out-of-range choice."""
         choices = np.asarray(choices)
         if choices.ndim != 2 or choices.shape[1] != self.num_layers:
             raise ValueError(f"The 'choices' argument must have shape [n, {self.num_layers}]. "
@@ -318,7 +246,6 @@ class ProductSpace(SearchSpace):
     def cost_tables(self, metric: str) -> tuple[float, list[np.ndarray]]:
         """``(base, per-layer tables)`` of an additive cost model."""
         if metric not in self._cost_tables:
-            from archgraph.utils.validation import check_one_of
             check_one_of(metric, "metric", self.cost_metrics, owner=f"the {self.name!r} space")
         return self._cost_tables[metric]
 
@@ -331,7 +258,7 @@ class ProductSpace(SearchSpace):
             for t in tables:
                 total = total[..., None] + t
             return (total + base).reshape(-1)
-        choices = self._check_choices(choices)
+        choices = self.check_choices(choices)
         out = np.full(len(choices), base, dtype=np.float64)
         for l, t in enumerate(tables):
             out += t[choices[:, l]]
@@ -456,7 +383,7 @@ class Subspace(ProductSpace):
 
     def parent_choices(self, choices) -> np.ndarray:
         """Map a factor-choice matrix ``[n, F]`` to the parent's choice matrix ``[n, L]``."""
-        choices = self._check_choices(choices)
+        choices = self.check_choices(choices)
         full = np.tile(np.asarray(self.base.choices, dtype=np.int64), (len(choices), 1))
         for f, (layers, opts) in enumerate(self.factors):
             table = np.asarray(opts, dtype=np.int64)  # [K, len(layers)]

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from archgraph.graphs.arch_graph import make_arch_graph, validate_arch_graph
+from archgraph.spaces.arch_graph import make_arch_graph, validate_arch_graph
 
 
 def diamond(**kw) -> Data:

@@ -2,7 +2,9 @@
 
 A search loop or a predictor-dataset builder calls ``evaluator.evaluate(archs)`` without knowing
 whether a benchmark table (:class:`~archgraph.evaluators.TableEvaluator`), a weight-sharing
-supernet (``supernet``) or training from scratch is behind it.
+supernet (``supernet``) or training from scratch is behind it. The protocol sits with the spaces
+it evaluates, below every layer that produces or consumes accuracies (datasets, evaluators,
+search, ``supernet``); ``archgraph.evaluators`` exports it too.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from archgraph.spaces.base import SearchSpace
+from archgraph.spaces.search_space import SearchSpace
 
 
 @runtime_checkable
