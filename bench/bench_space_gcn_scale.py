@@ -53,7 +53,7 @@ def synthetic_labels(choices: np.ndarray, seed: int) -> np.ndarray:
 
 def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden: int, seed: int,
             max_memory_gb: float) -> dict:
-    from archgraph.predictors.space_gcn import SpaceGCNPredictor
+    from archgraph.predictors import SpaceGCNPredictor
     from archgraph.spaces import get_search_space
     from archgraph.utils.memory import peak_rss_gb
 
@@ -61,8 +61,8 @@ def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden: int, seed: i
     space = root.subspace(list(range(n_layers)), root.default_arch())
     archs = space.sample(m, rng=seed)
     y = synthetic_labels(space.encode(archs), seed)
-    model = SpaceGCNPredictor(space, hidden=hidden, layers=2, epochs=epochs, graph=graph,
-                              random_state=seed, max_memory_gb=max_memory_gb)
+    model = SpaceGCNPredictor(space, hidden_channels=hidden, num_layers=2, epochs=epochs,
+                              graph=graph, random_state=seed, max_memory_gb=max_memory_gb)
     row = dict(layers=n_layers, nodes=len(space), graph=graph, m=m, epochs=epochs)
     c0 = time.process_time()
     t0 = time.perf_counter()
