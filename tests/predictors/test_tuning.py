@@ -46,5 +46,6 @@ def test_bad_input(macro):
     with pytest.raises(TypeError, match="'estimator' parameter of tune_predictor must be an "
                                         "object implementing 'fit', 'predict'"):
         tune_predictor(object(), archs, y, {"alpha": [1.0]})
-    with pytest.raises(ValueError, match="'y' parameter of tune_predictor must contain only finite"):
+    with pytest.raises(ValueError, match="'y' parameter of tune_predictor must contain only "
+                                         "finite"):
         tune_predictor(est, archs[:3], [1.0, np.nan, 2.0], {"alpha": [1.0]})
