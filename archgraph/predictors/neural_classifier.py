@@ -25,6 +25,7 @@ class NeuralClassifier(ClassifierMixin, ArchEstimator):
 
     ``fit(archs, y)`` takes two classes in ``y`` (e.g. booleans ``accuracy >= threshold``);
     ``classes_[1]`` is the positive one, whose probability is ``predict_proba(archs)[:, 1]``.
+    A classifier, so not in the registry of predictors (which all regress accuracies).
 
     Args:
         space, num_layers, hidden_channels, fc_channels, epochs, batch_size, lr,
