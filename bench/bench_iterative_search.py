@@ -27,6 +27,7 @@ import numpy as np
 
 from archgraph.evaluators import TableEvaluator
 from archgraph.metrics import kendall_tau
+from archgraph.predictors import SpaceGCNPredictor
 from archgraph.search.iterative import iterative_search
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,8 +38,8 @@ SETTINGS = {  # per space: schedule, samples per round, super-cell size K, round
 #: start architecture per space (choice of every layer): Macro's default (all identity);
 #: NB201 all nor_conv_3x3, as its option 0 ('none' everywhere) is a disconnected cell
 START = {"macro": None, "nasbench201": 3}
-GCN_PARAMS = dict(hidden=32, layers=2, epochs=200, weight_decay=5e-3, dropout=0.5,
-                  features="gray+onehot")
+GCN_PARAMS = dict(hidden_channels=32, num_layers=2, epochs=200, weight_decay=5e-3,
+                  dropout=0.5, features="gray+onehot")
 
 
 def noise_for_tau(truth: np.ndarray, target: float = 0.5, seed: int = 12345) -> float:
@@ -75,8 +76,8 @@ def main() -> None:
             ev = TableEvaluator.from_benchmark(name, noise_std=noise, random_state=run)
             start = (None if START[name] is None
                      else ev.space.decode([[START[name]] * ev.space.num_layers])[0])
-            result = iterative_search(ev.space, ev, start=start, predictor_params=GCN_PARAMS,
-                                      random_state=run, **settings)
+            result = iterative_search(ev.space, ev, SpaceGCNPredictor(**GCN_PARAMS),
+                                      start=start, random_state=run, **settings)
             budget = result.num_evaluations
             baseline_ev = TableEvaluator.from_benchmark(name, noise_std=noise, random_state=run)
             picks = ev.space.sample(budget, rng=np.random.default_rng(10_000 + run))

@@ -8,7 +8,7 @@ a layer behave in the trained supernet ("measured") instead of uniformly ("assig
 2. its estimate of every architecture (``SupernetEvaluator``, BN recalibration on 8 batches of
    64 training images) are the noisy labels;
 3. per seed (10), M = 60 architectures are labelled with those estimates and
-   :class:`~archgraph.predictors.space_gcn.SpaceGCNPredictor` is fitted with the assigned
+   :class:`~archgraph.predictors.SpaceGCNPredictor` is fitted with the assigned
    (uniform) similarity and with the measured ones of :mod:`supernet.similarity` (cosine and
    RBF of the options' pooled outputs on 256 training images, along the default path);
 4. score: Kendall tau against the stand-alone accuracy (mean of the two seeds of
@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from archgraph.metrics import kendall_tau
-from archgraph.predictors.space_gcn import SpaceGCNPredictor
+from archgraph.predictors import SpaceGCNPredictor
 from archgraph.spaces import get_search_space
 from supernet import SupernetEvaluator, UniformSampler, build_supernet, load_digits, train
 from supernet.similarity import measured_space_similarity
@@ -37,8 +37,8 @@ from supernet.similarity import measured_space_similarity
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 #: the GCN of bench_space_gcn_denoise.py (tuned there on NAS-Bench-201, not on digits)
-GCN_PARAMS = dict(hidden=32, layers=3, epochs=300, lr=0.01, weight_decay=2e-2, dropout=0.5,
-                  features="gray+onehot")
+GCN_PARAMS = dict(hidden_channels=32, num_layers=3, epochs=300, lr=0.01, weight_decay=2e-2,
+                  dropout=0.5, features="gray+onehot")
 METHODS = ("supernet", "assigned", "measured cosine", "measured rbf")
 
 

@@ -31,7 +31,7 @@ from archgraph.metrics import kendall_tau
 from archgraph.nn.conv import BiDAGConv
 from archgraph.predictors import (NeuralPredictor, RandomForestPredictor, RidgePredictor,
                                   TwoStagePredictor)
-from archgraph.predictors.neural import build_net, check_net_params, predict_graph_net
+from archgraph.predictors.neural import build_net, net_params, predict_graph_net
 from archgraph.search import predictor_search, random_search
 from archgraph.spaces import get_search_space
 
@@ -172,7 +172,7 @@ def sparse_predict(model: NeuralPredictor, archs) -> np.ndarray:
 def dense_fit_seconds(model: NeuralPredictor, archs, y) -> float:
     """Time of the same training as ``NeuralPredictor.fit`` (fresh network, Adam, one full
     batch, ``epochs`` steps, MSE on standardized targets) with the dense forward pass."""
-    p = check_net_params(model, "NeuralPredictor")
+    p = net_params(model)
     assert len(archs) <= p["batch_size"]  # one full batch, as fit does for N <= batch_size
     t = time.perf_counter()
     net = build_net(model.space, p, None, 0)

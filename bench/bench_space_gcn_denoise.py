@@ -12,7 +12,7 @@ For each M, M random cells are labelled with ``z``. Compared, against ``z_true``
   and precision@top-p are computed over those M cells (top-p% of M by ``z`` vs. by ``z_true``);
 * ``ridge``: ridge regression (alpha by leave-one-out ``RidgeCV`` on the labels) on one-hot
   features, fitted to the same M labels;
-* ``gcn``: :class:`~archgraph.predictors.space_gcn.SpaceGCNPredictor` fitted to the same M labels.
+* ``gcn``: :class:`~archgraph.predictors.SpaceGCNPredictor` fitted to the same M labels.
 
 Ridge and GCN are scored twice: over all 15,625 cells ("all") and over the M labelled cells
 ("lab.", the same cells as ``raw``: denoised vs. raw label of the same architecture).
@@ -32,13 +32,13 @@ from sklearn.linear_model import RidgeCV
 
 from archgraph.datasets.benchmarks import load_nasbench201
 from archgraph.metrics import kendall_tau, precision_at_k
-from archgraph.predictors.space_gcn import SpaceGCNPredictor
+from archgraph.predictors import SpaceGCNPredictor
 from archgraph.spaces import get_search_space
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: GCN hyperparameters, chosen on a tuning seed (100) not used in the reported runs
-GCN_PARAMS = dict(hidden=32, layers=3, epochs=300, lr=0.01, weight_decay=2e-2, dropout=0.5,
-                  features="gray+onehot")
+GCN_PARAMS = dict(hidden_channels=32, num_layers=3, epochs=300, lr=0.01, weight_decay=2e-2,
+                  dropout=0.5, features="gray+onehot")
 A, B = 0.8, 5.0  # affine part of the synthetic supernet estimate (no effect on ranks)
 
 

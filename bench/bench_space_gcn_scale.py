@@ -32,10 +32,10 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden: int, seed: int,
+def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden_channels: int, seed: int,
             max_memory_gb: float) -> dict:
     from archgraph.datasets import SyntheticBenchmark
-    from archgraph.predictors.space_gcn import SpaceGCNPredictor
+    from archgraph.predictors import SpaceGCNPredictor
     from archgraph.spaces import get_search_space
     from archgraph.utils.memory import peak_rss_gb
 
@@ -46,8 +46,9 @@ def run_one(n_layers: int, graph: str, m: int, epochs: int, hidden: int, seed: i
     bench = SyntheticBenchmark(space, pairwise=0.3, noise_std=1.0, noise="fresh",
                                random_state=seed)
     y = bench.evaluate(archs)
-    model = SpaceGCNPredictor(space, hidden=hidden, layers=2, epochs=epochs, graph=graph,
-                              random_state=seed, max_memory_gb=max_memory_gb)
+    model = SpaceGCNPredictor(space, hidden_channels=hidden_channels, num_layers=2,
+                              epochs=epochs, graph=graph, random_state=seed,
+                              max_memory_gb=max_memory_gb)
     row = dict(layers=n_layers, nodes=len(space), graph=graph, m=m, epochs=epochs)
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -83,7 +84,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--m", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--hidden-channels", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-memory-gb", type=float, default=16.0)
     parser.add_argument("--child", nargs=2, metavar=("LAYERS", "GRAPH"), help=argparse.SUPPRESS)
@@ -95,7 +96,7 @@ def main() -> None:
     if threads and threads != "1":
         tag += f"_threads{threads}"
     if args.child:
-        row = run_one(int(args.child[0]), args.child[1], args.m, args.epochs, args.hidden,
+        row = run_one(int(args.child[0]), args.child[1], args.m, args.epochs, args.hidden_channels,
                       args.seed, args.max_memory_gb)
         print(json.dumps(row))
         return
@@ -105,7 +106,7 @@ def main() -> None:
     for n_layers in sizes:
         for graph in ("implicit", "materialized"):
             cmd = [sys.executable, __file__, "--child", str(n_layers), graph, "--m", str(args.m),
-                   "--epochs", str(epochs), "--hidden", str(args.hidden),
+                   "--epochs", str(epochs), "--hidden-channels", str(args.hidden_channels),
                    "--seed", str(args.seed), "--max-memory-gb", str(args.max_memory_gb)]
             out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
             if out.returncode != 0:
@@ -116,8 +117,8 @@ def main() -> None:
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"space_gcn_scale{tag}.json").write_text(json.dumps(rows, indent=1))
-    print(f"\nFairNAS subspaces, M = {args.m} labels, {epochs} epochs, hidden {args.hidden}, "
-          f"2 GCN layers, budget {args.max_memory_gb} GiB\n")
+    print(f"\nFairNAS subspaces, M = {args.m} labels, {epochs} epochs, hidden "
+          f"{args.hidden_channels}, 2 GCN layers, budget {args.max_memory_gb} GiB\n")
     print("| layers | nodes | graph | fit (s) | lookup table (s) | total (s) | CPU time (s) "
           "| peak RSS (GiB) | estimate (GiB) | tau gcn / labels vs truth |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -1,31 +1,63 @@
-"""Shared checks of the predictors: the space argument, architectures, targets, fitted state."""
+"""The base of every predictor: scikit-learn's parameter validation and fitted-state checks,
+plus the checks of architectures and targets that scikit-learn's array checks cannot do."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils import check_consistent_length
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
-from archgraph.spaces.product_space import ProductSpace
-from archgraph.spaces.search_space import SearchSpace
-from archgraph.utils.validation import NotFittedError, check_finite
+from archgraph.spaces import ProductSpace, SearchSpace
+from archgraph.utils.validation import check_finite
+
+#: ``_parameter_constraints`` entries shared by the predictors
+POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
+POSITIVE_FLOAT = [Interval(Real, 0, None, closed="neither")]
+NON_NEGATIVE_FLOAT = [Interval(Real, 0, None, closed="left")]
+#: a seed, a legacy ``RandomState`` (seeds a ``Generator``) or a ``numpy.random.Generator``
+RANDOM_STATE = [Interval(Integral, 0, None, closed="left"), np.random.RandomState,
+                np.random.Generator, None]
 
 
-class BasePredictor(RegressorMixin, BaseEstimator):
-    """Base of the predictors of ``archgraph.predictors`` (scikit-learn conventions).
+def check_targets(archs: list, y, owner: str) -> np.ndarray:
+    """``y`` as a finite float array ``[len(archs)]``; ``owner`` names the method."""
+    y = check_finite(y, "y", owner)
+    try:
+        check_consistent_length(archs, y)
+    except ValueError as exc:
+        raise ValueError(f"The 'archs' and 'y' arguments of {owner} must have the same "
+                         f"length. Got {len(archs)} architectures and {len(y)} targets.") from exc
+    return y
+
+
+def check_device(device, owner: str) -> torch.device:
+    """``device`` (declared ``[str, torch.device]``) as a ``torch.device``; the constraint
+    cannot tell a device name from any other string."""
+    try:
+        return torch.device(device)
+    except (TypeError, RuntimeError) as exc:
+        raise ValueError(f"The 'device' parameter of {owner} must name a torch device "
+                         f"('cpu', 'cuda', 'cuda:0', ...). Got {device!r} instead.") from exc
+
+
+class ArchEstimator(BaseEstimator):
+    """Fit template of the estimators over architectures (predictors and the classifier
+    stage of :class:`~archgraph.predictors.TwoStagePredictor`).
 
     ``fit(archs, y)`` takes a sequence of architectures of ``self.space`` (a list, so
-    scikit-learn's cross-validation can index it) and their accuracies; ``predict(archs)``
-    returns a float array ``[len(archs)]``. Subclasses implement ``_fit`` and ``_predict``.
+    scikit-learn's cross-validation can index it) and one target each: it validates the
+    ``_parameter_constraints`` (scikit-learn's ``_fit_context``), the architectures against
+    the space and the targets, then calls ``_fit(archs, y)``. Subclasses declare their
+    constraints, implement ``_fit`` and may override ``_check_y``.
     """
 
-    def _check_space(self) -> SearchSpace:
-        if not isinstance(self.space, SearchSpace):
-            raise TypeError(f"The 'space' parameter of {type(self).__name__} must be a "
-                            f"SearchSpace (e.g. get_search_space('nasbench201')). "
-                            f"Got {type(self.space).__name__} instead.")
-        return self.space
+    _parameter_constraints: dict = {"space": [SearchSpace]}
 
     def _check_archs(self, archs, name: str = "archs") -> list:
         """``archs`` as a non-empty list, each validated against the space."""
@@ -37,40 +69,35 @@ class BasePredictor(RegressorMixin, BaseEstimator):
         if not archs:
             raise ValueError(f"The '{name}' argument of {owner} must hold at least one "
                              f"architecture. Got an empty sequence.")
-        space = self._check_space()
-        if isinstance(space, ProductSpace):
-            space.encode(archs)  # vectorized-friendly validation of every arch
+        if isinstance(self.space, ProductSpace):
+            self.space.encode(archs)  # vectorized-friendly validation of every arch
         else:
             for a in archs:
-                space.validate(a)
+                self.space.validate(a)
         return archs
 
-    def _check_xy(self, archs, y, min_samples: int = 2) -> tuple[list, np.ndarray]:
-        owner = type(self).__name__
+    def _check_y(self, archs: list, y) -> np.ndarray:
+        return check_targets(archs, y, f"{type(self).__name__}.fit")
+
+    @_fit_context(prefer_skip_nested_validation=False)  # stages validate their own parameters
+    def fit(self, archs: Sequence, y) -> "ArchEstimator":
+        """Fit on architectures ``archs`` and their targets ``y``; returns ``self``."""
         archs = self._check_archs(archs)
-        y = check_finite(y, "y", owner)
-        if len(y) != len(archs):
-            raise ValueError(f"The 'archs' and 'y' arguments of {owner}.fit must have the same "
-                             f"length. Got {len(archs)} architectures and {len(y)} targets.")
-        if len(y) < min_samples:
-            raise ValueError(f"{owner}.fit needs at least {min_samples} architectures. "
+        y = self._check_y(archs, y)
+        if len(y) < 2:
+            raise ValueError(f"{type(self).__name__}.fit needs at least 2 architectures. "
                              f"Got {len(y)}.")
-        return archs, y
-
-    def _check_is_fitted(self) -> None:
-        if not hasattr(self, "n_train_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
-                                 f"'fit' with appropriate arguments before using this "
-                                 f"estimator.")
-
-    def fit(self, archs: Sequence, y) -> "BasePredictor":
-        """Fit on architectures ``archs`` and their accuracies ``y``; returns ``self``."""
-        archs, y = self._check_xy(archs, y)
         self._fit(archs, y)
         self.n_train_ = len(archs)
         return self
 
+
+class BasePredictor(RegressorMixin, ArchEstimator):
+    """Base of every predictor of ``archgraph.predictors``: a scikit-learn regressor over
+    architectures. ``predict(archs)`` returns a float array ``[len(archs)]``; subclasses
+    implement ``_fit`` and ``_predict`` (or override ``fit`` and ``predict``)."""
+
     def predict(self, archs: Sequence) -> np.ndarray:
         """Predicted accuracies ``[len(archs)]`` of ``archs``."""
-        self._check_is_fitted()
+        check_is_fitted(self)
         return np.asarray(self._predict(self._check_archs(archs)), dtype=np.float64)

@@ -1,13 +1,15 @@
 """Classical baselines on the one-hot encoding ``space.features(archs)`` (scikit-learn)."""
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
+from sklearn.utils._param_validation import Interval
 
-from archgraph.predictors.base import BasePredictor
+from archgraph.predictors.base import NON_NEGATIVE_FLOAT, POSITIVE_INT, RANDOM_STATE, BasePredictor
 from archgraph.predictors.registry import register_predictor
-from archgraph.utils.validation import check_int, check_positive
 
 
 @register_predictor("ridge")
@@ -22,13 +24,15 @@ class RidgePredictor(BasePredictor):
         model_: the fitted :class:`sklearn.linear_model.Ridge`.
     """
 
-    def __init__(self, space=None, alpha: float = 1.0):
+    _parameter_constraints: dict = {**BasePredictor._parameter_constraints,
+                                    "alpha": NON_NEGATIVE_FLOAT}
+
+    def __init__(self, space=None, *, alpha: float = 1.0):
         self.space = space
         self.alpha = alpha
 
     def _fit(self, archs: list, y: np.ndarray) -> None:
-        alpha = check_positive(self.alpha, "alpha", "RidgePredictor", allow_zero=True)
-        self.model_ = Ridge(alpha=alpha).fit(self.space.features(archs), y)
+        self.model_ = Ridge(alpha=float(self.alpha)).fit(self.space.features(archs), y)
 
     def _predict(self, archs: list) -> np.ndarray:
         return self.model_.predict(self.space.features(archs))
@@ -49,7 +53,12 @@ class RandomForestPredictor(BasePredictor):
         model_: the fitted :class:`sklearn.ensemble.RandomForestRegressor`.
     """
 
-    def __init__(self, space=None, n_estimators: int = 100, min_samples_leaf: int = 1,
+    _parameter_constraints: dict = {**BasePredictor._parameter_constraints,
+                                    "n_estimators": POSITIVE_INT, "min_samples_leaf": POSITIVE_INT,
+                                    "max_features": [Interval(Real, 0, 1, closed="right")],
+                                    "random_state": RANDOM_STATE}
+
+    def __init__(self, space=None, *, n_estimators: int = 100, min_samples_leaf: int = 1,
                  max_features: float = 1.0, random_state=None):
         self.space = space
         self.n_estimators = n_estimators
@@ -58,18 +67,13 @@ class RandomForestPredictor(BasePredictor):
         self.random_state = random_state
 
     def _fit(self, archs: list, y: np.ndarray) -> None:
-        owner = "RandomForestPredictor"
-        max_features = check_positive(self.max_features, "max_features", owner)
-        if max_features > 1:
-            raise ValueError(f"The 'max_features' parameter of {owner} must be a float in "
-                             f"(0, 1]. Got {self.max_features!r} instead.")
         seed = self.random_state
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2 ** 31))
         self.model_ = RandomForestRegressor(
-            n_estimators=check_int(self.n_estimators, "n_estimators", owner, low=1),
-            min_samples_leaf=check_int(self.min_samples_leaf, "min_samples_leaf", owner, low=1),
-            max_features=max_features, random_state=seed).fit(self.space.features(archs), y)
+            n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
+            max_features=float(self.max_features), random_state=seed,
+        ).fit(self.space.features(archs), y)
 
     def _predict(self, archs: list) -> np.ndarray:
         return self.model_.predict(self.space.features(archs))

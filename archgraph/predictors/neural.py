@@ -14,35 +14,36 @@ from tqdm.auto import trange
 from archgraph.graphs.arch_batch import ArchGraphBatcher
 from archgraph.nn.conv.dag_gcn_conv import BiDAGConv
 from archgraph.nn.models.neural_predictor_net import NeuralPredictorNet
-from archgraph.predictors.base import BasePredictor
+from archgraph.predictors.base import (NON_NEGATIVE_FLOAT, POSITIVE_FLOAT, POSITIVE_INT,
+                                      RANDOM_STATE, BasePredictor, check_device)
 from archgraph.predictors.registry import register_predictor
-from archgraph.utils.validation import check_int, check_positive, check_random_state
+from archgraph.utils.validation import check_random_state
 
 #: architectures per forward pass in ``predict`` (memory ~ chunk x nodes x hidden floats)
 PREDICT_CHUNK = 4096
+#: ``_parameter_constraints`` of the GCN network and its training (NeuralPredictor and
+#: NeuralClassifier); ``fc_channels`` and ``device`` get their content checked by
+#: :func:`net_params`
+NET_CONSTRAINTS = {"num_layers": POSITIVE_INT, "hidden_channels": POSITIVE_INT,
+                   "fc_channels": [tuple, list], "epochs": POSITIVE_INT,
+                   "batch_size": POSITIVE_INT, "lr": POSITIVE_FLOAT,
+                   "weight_decay": NON_NEGATIVE_FLOAT, "device": [str, torch.device],
+                   "verbose": ["verbose"], "random_state": RANDOM_STATE}
 
 
-def check_net_params(est, owner: str) -> dict:
-    """Validated network/training hyperparameters of ``est`` (shared with TwoStagePredictor)."""
+def net_params(est) -> dict:
+    """The network and training hyperparameters of ``est`` (their types already validated),
+    as the plain values :func:`build_net` and :func:`train_graph_net` take."""
+    owner = type(est).__name__
     fc = est.fc_channels
-    if isinstance(fc, numbers.Integral) or not all(
-            isinstance(c, numbers.Integral) and not isinstance(c, bool) and c > 0 for c in fc):
-        raise TypeError(f"The 'fc_channels' parameter of {owner} must be a sequence of "
-                        f"positive ints. Got {fc!r} instead.")
-    try:
-        device = torch.device(est.device)
-    except (TypeError, RuntimeError) as exc:
-        raise ValueError(f"The 'device' parameter of {owner} must name a torch device "
-                         f"('cpu', 'cuda', 'cuda:0', ...). Got {est.device!r} instead.") from exc
-    return dict(num_layers=check_int(est.num_layers, "num_layers", owner, low=1),
-                hidden_channels=check_int(est.hidden_channels, "hidden_channels", owner, low=1),
-                fc_channels=tuple(int(c) for c in fc),
-                epochs=check_int(est.epochs, "epochs", owner, low=1),
-                batch_size=check_int(est.batch_size, "batch_size", owner, low=1),
-                lr=check_positive(est.lr, "lr", owner),
-                weight_decay=check_positive(est.weight_decay, "weight_decay", owner,
-                                            allow_zero=True),
-                device=device)
+    if not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) and c > 0
+               for c in fc):
+        raise ValueError(f"The 'fc_channels' parameter of {owner} must be a sequence of "
+                         f"positive ints. Got {fc!r} instead.")
+    return dict(num_layers=int(est.num_layers), hidden_channels=int(est.hidden_channels),
+                fc_channels=tuple(int(c) for c in fc), epochs=int(est.epochs),
+                batch_size=int(est.batch_size), lr=float(est.lr),
+                weight_decay=float(est.weight_decay), device=check_device(est.device, owner))
 
 
 def build_net(space, p: dict, out_range, seed: int) -> NeuralPredictorNet:
@@ -147,7 +148,10 @@ class NeuralPredictor(BasePredictor):
         n_train_: number of training architectures.
     """
 
-    def __init__(self, space=None, num_layers: int = 3, hidden_channels: int = 144,
+    _parameter_constraints: dict = {**BasePredictor._parameter_constraints, **NET_CONSTRAINTS,
+                                    "output_range": [tuple, list, None]}
+
+    def __init__(self, space=None, *, num_layers: int = 3, hidden_channels: int = 144,
                  fc_channels: Sequence[int] = (128,), epochs: int = 300, batch_size: int = 128,
                  lr: float = 3e-3, weight_decay: float = 1e-4,
                  output_range: tuple[float, float] | None = None, device="cpu",
@@ -170,8 +174,7 @@ class NeuralPredictor(BasePredictor):
         r = self.output_range
         if r is None:
             return None
-        if (not isinstance(r, (tuple, list)) or len(r) != 2
-                or not all(isinstance(v, numbers.Real) and np.isfinite(v) for v in r)
+        if (len(r) != 2 or not all(isinstance(v, numbers.Real) and np.isfinite(v) for v in r)
                 or not r[0] < r[1]):
             raise ValueError(f"The 'output_range' parameter of {owner} must be None or a pair "
                              f"(low, high) of finite floats with low < high. Got {r!r} instead.")
@@ -181,7 +184,7 @@ class NeuralPredictor(BasePredictor):
         return float(r[0]), float(r[1])
 
     def _fit(self, archs: list, y: np.ndarray) -> None:
-        p = check_net_params(self, type(self).__name__)
+        p = net_params(self)
         out_range = self._check_output_range(y)
         rng = check_random_state(self.random_state)
         init_seed, order_seed = (int(s) for s in rng.integers(2 ** 31, size=2))

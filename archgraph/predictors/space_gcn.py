@@ -11,10 +11,13 @@ ICLR 2017) shares information between neighbours, so its predictions average
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import trange
 
 from archgraph.graphs.kronecker import KroneckerAdjacency
@@ -24,14 +27,16 @@ from archgraph.graphs.space_graph import (FEATURES, SymmetricSparseAdjacency,
                                           normalized_adjacency, num_node_features, space_graph,
                                           space_node_features)
 from archgraph.nn.models.space_gcn import SpaceGCN
+from archgraph.predictors.base import (NON_NEGATIVE_FLOAT, POSITIVE_FLOAT, POSITIVE_INT,
+                                      RANDOM_STATE, BasePredictor, check_device, check_targets)
 from archgraph.predictors.registry import register_predictor
+from archgraph.spaces import ProductSpace, get_search_space
 from archgraph.utils.memory import check_memory
-from archgraph.utils.validation import (NotFittedError, check_finite, check_int, check_one_of,
-                                        check_positive, check_random_state)
+from archgraph.utils.validation import check_random_state
 
 
 @register_predictor("space_gcn")
-class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
+class SpaceGCNPredictor(BasePredictor):
     """Transductive GCN regressor over the Hamming-1 graph of a product (sub)space.
 
     ``fit(archs, y)`` trains on the labelled nodes with an L1 loss (targets standardized), the
@@ -42,8 +47,8 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
     Args:
         space: the :class:`~archgraph.spaces.ProductSpace` or ``Subspace`` to fit; ``None``
             takes the registered space the labelled architectures belong to.
-        hidden: width of the hidden GCN layers.
-        layers: graph convolutions (the last one outputs the prediction); more layers smooth
+        hidden_channels: width of the hidden GCN layers.
+        num_layers: graph convolutions (the last one outputs the prediction); more layers smooth
             over larger neighbourhoods.
         epochs: full-batch training steps.
         lr: Adam learning rate.
@@ -68,16 +73,28 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
         graph_: the graph form used (``"materialized"`` or ``"implicit"``).
         memory_estimate_gb_: the estimate checked against ``max_memory_gb``.
         loss_curve_: training L1 loss (standardized units) per epoch.
+        n_train_: number of labelled architectures.
     """
 
-    def __init__(self, space=None, hidden: int = 32, layers: int = 2, epochs: int = 300,
+    _parameter_constraints: dict = {
+        "space": [ProductSpace, None], "hidden_channels": POSITIVE_INT,
+        "num_layers": POSITIVE_INT, "epochs": POSITIVE_INT, "lr": POSITIVE_FLOAT,
+        "weight_decay": NON_NEGATIVE_FLOAT, "dropout": [Interval(Real, 0, 1, closed="left")],
+        "features": [StrOptions(set(FEATURES))], "similarity": ["array-like", None],
+        "graph": [StrOptions({"implicit", "materialized"})], "device": [str, torch.device],
+        "random_state": RANDOM_STATE, "max_memory_gb": [*POSITIVE_FLOAT, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, space=None, *, hidden_channels: int = 32, num_layers: int = 2,
+                 epochs: int = 300,
                  lr: float = 0.01, weight_decay: float = 5e-4, dropout: float = 0.0,
                  features: str = "gray", similarity=None, graph: str = "implicit",
                  device="cpu", random_state=None, max_memory_gb: float | None = None,
                  verbose: bool = False):
         self.space = space
-        self.hidden = hidden
-        self.layers = layers
+        self.hidden_channels = hidden_channels
+        self.num_layers = num_layers
         self.epochs = epochs
         self.lr = lr
         self.weight_decay = weight_decay
@@ -93,9 +110,7 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
     # -- helpers ---------------------------------------------------------------------------
     def _resolve_space(self, archs: list):
         if self.space is not None:
-            return check_product_space(self.space, type(self).__name__)
-        from archgraph.spaces import get_search_space
-
+            return self.space
         names = {getattr(a, "space", None) for a in archs}
         if len(names) != 1 or not isinstance(next(iter(names)), str):
             raise ValueError(f"The 'space' parameter of {type(self).__name__} is None, so the "
@@ -110,38 +125,19 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
         # input and propagated features [N, d]; per hidden layer its activation, gradient and
         # propagation buffers [N, hidden]; 1-channel outputs and prediction buffers.
         # Parameters and optimizer state are negligible.
-        per_node = 2 * d + 4 * self.hidden * max(1, self.layers - 1) + 12
+        per_node = 2 * d + 4 * self.hidden_channels * max(1, self.num_layers - 1) + 12
         gb = n * 4 * per_node / 2 ** 30
         if graph == "materialized":
             gb += materialized_memory_gb(space.num_options, self.similarity, self.features)
         return gb
 
-    def _check_params(self) -> None:
-        owner = type(self).__name__
-        check_int(self.hidden, "hidden", owner, low=1)
-        check_int(self.layers, "layers", owner, low=1)
-        check_int(self.epochs, "epochs", owner, low=1)
-        check_positive(self.lr, "lr", owner)
-        check_positive(self.weight_decay, "weight_decay", owner, allow_zero=True)
-        if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
-                or not 0 <= self.dropout < 1):
-            raise ValueError(f"The 'dropout' parameter of {owner} must be a float in [0, 1). "
-                             f"Got {self.dropout!r} instead.")
-        check_one_of(self.features, "features", FEATURES, owner)
-        check_one_of(self.graph, "graph", ("implicit", "materialized"), owner)
-        if self.max_memory_gb is not None:
-            check_positive(self.max_memory_gb, "max_memory_gb", owner)
-
     # -- estimator API ---------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, archs, y) -> "SpaceGCNPredictor":
         """Train on labelled architectures ``archs`` of the space with targets ``y``."""
         owner = type(self).__name__
-        self._check_params()
         archs = list(archs)
-        y = check_finite(y, "y", owner)
-        if len(archs) != len(y):
-            raise ValueError(f"The 'archs' and 'y' parameters of {owner}.fit must have the "
-                             f"same length. Got {len(archs)} and {len(y)} instead.")
+        y = check_targets(archs, y, f"{owner}.fit")
         space = self._resolve_space(archs)
         nodes = space.indices(archs)  # [M]; rejects architectures outside the (sub)space
         if len(np.unique(nodes)) < 2:
@@ -153,7 +149,7 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
         estimate = self.memory_estimate_gb(space, graph)
         check_memory(estimate, self.max_memory_gb,
                      f"Fitting {owner} on the {len(space):,}-node space ({graph} graph)")
-        device = torch.device(self.device)
+        device = check_device(self.device, owner)
         seed = int(check_random_state(self.random_state).integers(2 ** 31))
 
         if graph == "materialized":
@@ -173,7 +169,8 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = SpaceGCN(ax.shape[1], self.hidden, self.layers, self.dropout).to(device)
+            model = SpaceGCN(ax.shape[1], self.hidden_channels, self.num_layers,
+                             self.dropout).to(device)
             optimizer = torch.optim.Adam(model.parameters(), lr=self.lr,
                                          weight_decay=self.weight_decay)
             self.loss_curve_ = []
@@ -194,23 +191,18 @@ class SpaceGCNPredictor(RegressorMixin, BaseEstimator):
         self.graph_ = graph
         self.memory_estimate_gb_ = estimate
         self.n_features_in_ = ax.shape[1]
+        self.n_train_ = len(archs)
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "predictions_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
-                                 f"'fit' with appropriate arguments before using this "
-                                 f"estimator.")
 
     def predict(self, archs) -> np.ndarray:
         """Predicted values ``[n]`` of architectures of the fitted space."""
-        self._check_fitted()
+        check_is_fitted(self)
         return self.predictions_[self.space_.indices(list(archs))].astype(np.float64)
 
     def lookup_table(self):
         """:class:`~archgraph.lookup.LookupTable` of every node: predictions and costs."""
         from archgraph.lookup import LookupTable
 
-        self._check_fitted()
+        check_is_fitted(self)
         return LookupTable.from_predictions(self.space_, None, self.predictions_,
                                             costs=self.space_.cost_metrics)

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 from typing import Callable, Sequence
 
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from archgraph.metrics import kendall_tau
-from archgraph.utils.validation import check_finite, check_fraction, check_random_state
+from archgraph.predictors.base import RANDOM_STATE, check_targets
+from archgraph.utils.validation import check_random_state
 
 
 @dataclass
@@ -24,6 +27,11 @@ class TuningResult:
     results: list[tuple[dict, float]]
 
 
+@validate_params({"estimator": [HasMethods(["fit", "predict", "get_params", "set_params"])],
+                  "param_grid": [dict, list],
+                  "holdout": [Interval(Real, 0, 1, closed="neither")],
+                  "scoring": [callable], "random_state": RANDOM_STATE},
+                 prefer_skip_nested_validation=False)  # the estimator validates its own
 def tune_predictor(estimator, archs: Sequence, y, param_grid, holdout: float = 1 / 3,
                    scoring: Callable = kendall_tau, random_state=None) -> TuningResult:
     """Pick hyperparameters on a held-out part of the ``N`` training pairs, then refit.
@@ -45,21 +53,13 @@ def tune_predictor(estimator, archs: Sequence, y, param_grid, holdout: float = 1
         random_state: seed of the split.
     """
     owner = "tune_predictor"
-    holdout = check_fraction(holdout, "holdout", owner)
     archs = list(archs)
-    y = check_finite(y, "y", owner)
-    if len(archs) != len(y):
-        raise ValueError(f"The 'archs' and 'y' arguments of {owner} must have the same length. "
-                         f"Got {len(archs)} architectures and {len(y)} targets.")
+    y = check_targets(archs, y, owner)
     n_val = int(round(holdout * len(y)))
     if n_val < 2 or len(y) - n_val < 2:
         raise ValueError(f"The 'holdout' parameter of {owner} ({holdout}) must leave at least "
                          f"2 pairs on each side of the split. Got {len(y)} pairs in all.")
-    try:
-        grid = list(ParameterGrid(param_grid))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"The 'param_grid' parameter of {owner} must be a dict (or list of "
-                        f"dicts) of parameter name -> list of values. Got {param_grid!r}.") from exc
+    grid = list(ParameterGrid(param_grid))
     valid = estimator.get_params()
     for params in grid:
         unknown = sorted(set(params) - set(valid))

@@ -9,9 +9,9 @@ search walks through subspaces:
    in round ``t-1`` (minus ``L_t``) become one *super-cell* whose options are the ``K`` best
    settings found there; every other layer keeps the current best architecture's choice;
 3. sample ``M`` architectures of that subspace and evaluate them (any ``Evaluator``); fit a
-   :class:`~archgraph.predictors.space_gcn.SpaceGCNPredictor` on them (a held-out part is kept
-   for diagnostics); rank the whole subspace with it (a lookup table) and evaluate its top
-   ``K`` (under ``max_flops`` if given);
+   predictor (by default a :class:`~archgraph.predictors.SpaceGCNPredictor`) on them (a
+   held-out part is kept for diagnostics); rank the whole subspace with it (a lookup table)
+   and evaluate its top ``K`` (under ``max_flops`` if given);
 4. the ``K`` best evaluated architectures are the super-cell of the next round; stop after
    ``rounds`` rounds or when they no longer change.
 
@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from archgraph.lookup import LookupTable
 from archgraph.metrics import kendall_tau
-from archgraph.predictors.space_gcn import SpaceGCNPredictor
-from archgraph.spaces.choice_arch import ChoiceArch
-from archgraph.spaces.product_space import ProductSpace, Subspace
+from archgraph.predictors import SpaceGCNPredictor
+from archgraph.spaces import ChoiceArch, ProductSpace, Subspace
 from archgraph.utils.validation import check_int, check_random_state
 
 
@@ -42,7 +42,7 @@ class SearchRound:
     Attributes:
         layers: ``L_t``, the layers freed in this round.
         subspace: the round's subspace (super-cell factor last, if any).
-        table: lookup table of the GCN's predictions over the whole subspace.
+        table: lookup table of the predictor's predictions over the whole subspace.
         top_archs, top_scores: the ``K`` best evaluated architectures (best first) and their
             evaluator scores; the super-cell options of the next round.
         tau_holdout: Kendall tau, GCN vs evaluator, on the held-out sampled architectures.
@@ -116,10 +116,10 @@ def _num_holdout(holdout: float, m: int) -> int:
     return n if m - n >= 2 else 0
 
 
-def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
+def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int = 4,
                      layers_per_round=3, m_samples: int = 100, k_top: int = 5,
                      start: ChoiceArch | None = None, max_flops: float | None = None,
-                     holdout: float = 0.2, predictor_params: dict | None = None,
+                     holdout: float = 0.2, similarity: Callable | None = None,
                      random_state=None, verbose: bool = False) -> IterativeSearchResult:
     """Search ``space`` with space GCNs over subspaces and super-cells (module docstring).
 
@@ -127,6 +127,9 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
         space: a root :class:`~archgraph.spaces.ProductSpace` (chain spaces, NAS-Bench-201).
         evaluator: an ``Evaluator`` of ``space`` (``evaluate(archs) -> accuracies``); if it has
             ``true_accuracy(archs)`` the rounds also report tau against the truth.
+        predictor: an unfitted predictor with ``space=None`` (cloned, never modified): each
+            round fits a clone on its subspace, seeded from ``random_state``; ``None`` =
+            :class:`~archgraph.predictors.SpaceGCNPredictor` with its defaults.
         rounds: maximum number of rounds ``T``.
         layers_per_round: ``p`` (rounds free consecutive blocks of at most ``p`` layers
             that together cover every layer, cyclically; ``p <= L/2``) or an explicit
@@ -141,9 +144,9 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
         holdout: fraction of the sampled architectures kept out of the GCN's training, for
             the ``tau_holdout`` diagnostic (at least 2 of them; ``0`` keeps none and
             ``tau_holdout`` is NaN).
-        predictor_params: keyword arguments of :class:`SpaceGCNPredictor` (not ``space``);
-            its ``similarity``, if any, must be a callable ``similarity(subspace)`` returning
-            the round's per-factor matrices, since each round has other factors.
+        similarity: a callable ``similarity(subspace)`` returning the round's per-factor
+            matrices for the predictor's ``similarity`` parameter (each round has other
+            factors), or ``None`` to leave the predictor's default.
         random_state: seed of the sampling and of the predictors.
         verbose: show a progress bar over rounds.
     """
@@ -168,16 +171,22 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
                          f"of m_samples={m_samples} architectures to train on. Lower it, or "
                          f"raise m_samples.")
     schedule = _schedule(layers_per_round, space.num_layers, rounds)
-    params = dict(predictor_params or {})
-    if "space" in params:
-        raise ValueError(f"The 'predictor_params' parameter of {owner} must not set 'space': "
-                         f"each round fits its own subspace.")
-    similarity = params.pop("similarity", None)
+    predictor = SpaceGCNPredictor() if predictor is None else predictor
+    if not hasattr(predictor, "fit") or not hasattr(predictor, "get_params"):
+        raise TypeError(f"The 'predictor' parameter of {owner} must be an unfitted predictor "
+                        f"(e.g. SpaceGCNPredictor()). Got {type(predictor).__name__} instead.")
+    params = predictor.get_params(deep=False)
+    if params.get("space") is not None:
+        raise ValueError(f"The 'predictor' parameter of {owner} must not set 'space' (leave it "
+                         f"None): each round fits its own subspace.")
     if similarity is not None and not callable(similarity):
-        raise TypeError(f"The 'similarity' entry of the 'predictor_params' parameter of "
-                        f"{owner} must be a callable taking a round's subspace and returning "
-                        f"its per-factor similarity matrices (the factors change from round "
-                        f"to round). Got {type(similarity).__name__} instead.")
+        raise TypeError(f"The 'similarity' parameter of {owner} must be a callable taking a "
+                        f"round's subspace and returning its per-factor similarity matrices "
+                        f"(the factors change from round to round). Got "
+                        f"{type(similarity).__name__} instead.")
+    if similarity is not None and params.get("similarity", None) is not None:
+        raise ValueError(f"The 'predictor' parameter of {owner} must leave 'similarity' unset "
+                         f"when the 'similarity' callable of {owner} is given.")
     if max_flops is not None:
         flops_base, flops_tables = space.cost_tables("flops")
         cheapest = flops_base + sum(t.min() for t in flops_tables)
@@ -222,12 +231,17 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
         y = evaluate(sampled)
         n_hold = _num_holdout(holdout, m)
         train = slice(n_hold, None)
-        predictor = SpaceGCNPredictor(space=sub, random_state=int(rng.integers(2 ** 31)),
-                                      similarity=similarity(sub) if similarity else None,
-                                      **params).fit(sampled[train], y[train])
-        table = predictor.lookup_table()
-        pred = predictor.predictions_  # [len(sub)]
-        tau_holdout = (kendall_tau(y[:n_hold], predictor.predict(sampled[:n_hold]))
+        model = clone(predictor).set_params(space=sub)
+        seed = int(rng.integers(2 ** 31))
+        if "random_state" in params:
+            model.set_params(random_state=seed)
+        if similarity is not None:
+            model.set_params(similarity=similarity(sub))
+        model.fit(sampled[train], y[train])
+        everything = sub.decode(sub.all_choices())  # index order
+        pred = model.predict(everything)  # [len(sub)]
+        table = LookupTable.from_predictions(sub, None, pred, costs=sub.cost_metrics)
+        tau_holdout = (kendall_tau(y[:n_hold], model.predict(sampled[:n_hold]))
                        if n_hold else float("nan"))
         order = np.argsort(-pred, kind="stable")
         if max_flops is not None:
@@ -242,7 +256,7 @@ def iterative_search(space: ProductSpace, evaluator, rounds: int = 4,
         new_top = [pool[i] for i in best]
         tau_truth = tau_eval_truth = None
         if has_truth:
-            truth = np.asarray(evaluator.true_accuracy(sub.decode(sub.all_choices())),
+            truth = np.asarray(evaluator.true_accuracy(everything),
                                dtype=np.float64)  # [len(sub)], index order
             tau_truth = kendall_tau(truth, pred)
             tau_eval_truth = kendall_tau(np.asarray(evaluator.true_accuracy(sampled)), y)

@@ -31,11 +31,16 @@ def test_ridge_penalty_shrinks(macro):
 
 def test_bad_params(macro):
     space, archs, y = macro
-    with pytest.raises(ValueError, match=r"'alpha' parameter of RidgePredictor must be a float in \[0, inf\)"):
+    with pytest.raises(ValueError, match=r"The 'alpha' parameter of RidgePredictor must be a "
+                                         r"float in the range \[0.0, inf\). Got -1.0 instead"):
         RidgePredictor(space=space, alpha=-1.0).fit(archs, y)
-    with pytest.raises(ValueError, match=r"'max_features' parameter of RandomForestPredictor must be a float in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"'max_features' parameter of RandomForestPredictor "
+                                         r"must be a float in the range \(0.0, 1.0\]. Got 2.0"):
         RandomForestPredictor(space=space, max_features=2.0).fit(archs, y)
-    with pytest.raises(ValueError, match="'n_estimators' parameter of RandomForestPredictor"):
+    with pytest.raises(ValueError, match=r"'n_estimators' parameter of RandomForestPredictor "
+                                         r"must be an int in the range \[1, inf\). Got 0"):
         RandomForestPredictor(space=space, n_estimators=0).fit(archs, y)
+    with pytest.raises(TypeError, match="takes from 1 to 2 positional arguments"):
+        RidgePredictor(space, 1.0)  # hyperparameters are keyword-only
     with pytest.raises(ValueError, match="Expected an architecture of the 'macro' space"):
         RidgePredictor(space=space).fit(get_search_space("nasbench201").sample(3, rng=0), y[:3])

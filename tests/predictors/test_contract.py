@@ -4,27 +4,47 @@ A predictor new to this file may need an entry in ``FAST`` (small settings so it
 second), ``ALTERNATIVES`` (a changed value for parameters the generic rule of
 ``_changed`` cannot derive, e.g. strings and ``None``) or ``EXEMPT`` (with the reason).
 """
+import inspect
 import numbers
 
+import joblib
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import estimator_checks
 
+import archgraph.predictors
 from archgraph.graphs.similarity import measured_similarity
-from archgraph.predictors import get_predictor, list_predictors
+from archgraph.predictors import (BasePredictor, NeuralClassifier, NeuralPredictor,
+                                  get_predictor, list_predictors)
 from archgraph.spaces import SearchSpace, get_search_space
-from archgraph.utils.validation import NotFittedError
 
 NET = dict(hidden_channels=16, fc_channels=(16,), epochs=30, batch_size=32, lr=1e-2)
 #: small settings per predictor (its data-independent constructor arguments)
-FAST = {"neural": NET, "two_stage": NET, "random_forest": dict(n_estimators=10),
-        "space_gcn": dict(hidden=16, epochs=30)}
-#: parameters that legitimately leave the predictions unchanged
+FAST = {"neural": NET, "random_forest": dict(n_estimators=10),
+        "space_gcn": dict(hidden_channels=16, epochs=30),
+        "two_stage": dict(classifier=NeuralClassifier(**NET), regressor=NeuralPredictor(**NET))}
+#: parameters that legitimately leave the predictions unchanged (a nested parameter
+#: ``stage__name`` of a meta-estimator is looked up by its full name, then by ``name``)
 EXEMPT = {"space": "fixed by the data",
           "device": "where the computation runs, same numbers on CPU",
           "verbose": "progress display only",
           "graph": "two forms of the same space graph, same numbers",
-          "max_memory_gb": "a resource check only"}
+          "max_memory_gb": "a resource check only",
+          "classifier": "an estimator: its own parameters are checked one by one",
+          "regressor": "an estimator: its own parameters are checked one by one",
+          "classifier__random_state": "replaced by the cascade's random_state",
+          "regressor__random_state": "replaced by the cascade's random_state"}
+#: the checks of ``sklearn.utils.estimator_checks.check_estimator`` that need no array input
+#: (``check_param_validation`` calls ``fit`` on arrays with invalid parameters, which our
+#: ``fit`` rejects before it looks at the data)
+SKLEARN_CHECKS = ["check_parameters_default_constructible", "check_no_attributes_set_in_init",
+                  "check_get_params_invariance", "check_set_params",
+                  "check_estimator_cloneable", "check_estimator_repr",
+                  "check_do_not_raise_errors_in_init_or_set_params", "check_param_validation",
+                  "check_mixin_order", "check_valid_tag_types",
+                  "check_estimator_tags_renamed"]
 #: changed values the generic rule cannot derive (a callable gets the space)
 ALTERNATIVES = {"output_range": (0.0, 200.0), "features": "gray+onehot",
                 "similarity": lambda space: measured_similarity(
@@ -76,7 +96,8 @@ def test_contract(name, data):
     est = _make(name, space, y, **({"random_state": 0}
                                    if "random_state" in _make(name, space, y).get_params()
                                    else {}))
-    with pytest.raises(NotFittedError, match="is not fitted yet. Call 'fit'"):
+    with pytest.raises(NotFittedError, match=f"This {type(est).__name__} instance is not "
+                                             f"fitted yet. Call 'fit'"):
         est.predict(test)
     assert est.fit(archs, y) is est
     pred = est.predict(test)
@@ -85,11 +106,14 @@ def test_contract(name, data):
     again = clone(est)
     np.testing.assert_array_equal(again.fit(archs, y).predict(test), pred)  # same random_state
 
+    def plain(params):  # nested estimators compare through their own (deep) parameters
+        return {k: v for k, v in params.items()
+                if k != "space" and not isinstance(v, BaseEstimator)}
+
     params = est.get_params()
     cloned = clone(est).get_params()
     assert {k for k, v in cloned.items() if isinstance(v, SearchSpace)} <= {"space"}
-    assert {k: v for k, v in cloned.items() if k != "space"} == \
-        {k: v for k, v in params.items() if k != "space"}
+    assert plain(cloned) == plain(params)
 
 
 @pytest.mark.parametrize("name", list_predictors())
@@ -118,8 +142,66 @@ def test_every_parameter_changes_the_model(name, data):
         base.set_params(random_state=0)
     pred = base.fit(archs, y).predict(test)
     for param, value in base.get_params().items():
-        if param in EXEMPT:
+        if param in EXEMPT or param.rsplit("__", 1)[-1] in EXEMPT:
             continue
-        changed = clone(base).set_params(**{param: _changed(param, value, space, y)})
+        alt = _changed(param.rsplit("__", 1)[-1], value, space, y)
+        changed = clone(base).set_params(**{param: alt})
         other = changed.fit(archs, y).predict(test)
         assert not np.allclose(other, pred), f"{name}: changing {param!r} changed nothing"
+
+
+@pytest.mark.parametrize("check", SKLEARN_CHECKS)
+@pytest.mark.parametrize("name", list_predictors())
+def test_sklearn_estimator_checks(name, check, data):
+    space = data[0]
+    est = get_predictor(name, space=space)  # a space first: the checks validate the rest
+    getattr(estimator_checks, check)(type(est).__name__, est)
+
+
+@pytest.mark.parametrize("name", list_predictors())
+def test_fit_does_not_change_parameters(name, data):
+    """``check_estimators_overwrite_params`` and ``check_dont_overwrite_parameters`` on
+    architectures: ``fit`` leaves the parameters as given and adds only attributes ending
+    in ``_``."""
+    space, archs, y, _ = data
+    est = _make(name, space, y)
+    before = {k: joblib.hash(v) for k, v in est.get_params().items()}
+    public = set(vars(est))
+    est.fit(archs, y)
+    assert {k: joblib.hash(v) for k, v in est.get_params().items()} == before
+    added = set(vars(est)) - public
+    assert added and all(k.endswith("_") for k in added if not k.startswith("_")), added
+
+
+@pytest.mark.parametrize("name", list_predictors())
+def test_signature_clone_and_export(name, data):
+    space = data[0]
+    est = get_predictor(name, space=space)
+    cls = type(est)
+    assert isinstance(est, BasePredictor) and getattr(archgraph.predictors, cls.__name__) is cls
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert params[0].name == "space"
+    assert all(p.kind is p.KEYWORD_ONLY for p in params[1:]), cls  # hyperparameters after *
+    with pytest.raises(TypeError, match="positional argument"):
+        cls(space, params[1].default)
+    default = cls(space=space).get_params(deep=False)
+    assert set(default) == {p.name for p in params}
+    assert default == {"space": space, **{p.name: p.default for p in params[1:]}}
+    twin = clone(est)
+    assert twin is not est and type(twin) is cls
+    assert {k: v for k, v in twin.get_params(deep=False).items() if k != "space"} == \
+        {k: v for k, v in default.items() if k != "space"}
+    assert twin.get_params()["space"].name == space.name  # clone deep-copies the space
+    for value in default.values():  # nested estimators come back unfitted clones
+        assert not isinstance(value, BaseEstimator) or not hasattr(value, "n_train_")
+
+
+def test_one_vocabulary_of_hyperparameters():
+    """The shared hyperparameters have one name in every predictor (no ``hidden`` beside
+    ``hidden_channels``)."""
+    names = set()
+    for name in list_predictors():
+        names |= set(get_predictor(name).get_params(deep=False))
+    synonyms = {"hidden", "layers", "n_layers", "num_epochs", "learning_rate", "seed",
+                "hidden_dim", "hidden_size", "wd", "drop"}
+    assert not names & synonyms, names & synonyms

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from archgraph.metrics import kendall_tau
 from archgraph.predictors import NeuralPredictor
 from archgraph.spaces import get_search_space
-from archgraph.utils.validation import NotFittedError
 
 FAST = dict(hidden_channels=16, fc_channels=(16,), epochs=40, batch_size=32, lr=1e-2)
 
@@ -45,7 +45,8 @@ def test_full_batch_and_minibatch_paths(macro):
     full = NeuralPredictor(space=space, random_state=0, **dict(kw, batch_size=100))
     mini = NeuralPredictor(space=space, random_state=0, **dict(kw, batch_size=16))
     assert len(full.fit(archs[:60], y[:60]).loss_curve_) == 3
-    assert not np.allclose(full.predict(archs[60:]), mini.fit(archs[:60], y[:60]).predict(archs[60:]))
+    mini.fit(archs[:60], y[:60])
+    assert not np.allclose(full.predict(archs[60:]), mini.predict(archs[60:]))
 
 
 def test_output_range_bounds_predictions(macro):
@@ -87,7 +88,8 @@ def test_bad_input(macro):
         est.fit([], [])
     with pytest.raises(ValueError, match="same length. Got 10 architectures and 9 targets"):
         est.fit(archs[:10], y[:9])
-    with pytest.raises(ValueError, match="'y' parameter of NeuralPredictor must contain only finite"):
+    with pytest.raises(ValueError, match="'y' parameter of NeuralPredictor.fit must contain "
+                                         "only finite"):
         est.fit(archs[:3], [1.0, np.nan, 2.0])
     with pytest.raises(ValueError, match="finite numbers. Got inf"):
         est.fit(archs[:3], [1.0, np.inf, 2.0])
@@ -96,7 +98,8 @@ def test_bad_input(macro):
         est.fit(other, [1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match="'archs' argument of NeuralPredictor must be a sequence"):
         est.fit("arch", [1.0])
-    with pytest.raises(TypeError, match="'space' parameter of NeuralPredictor must be a SearchSpace"):
+    with pytest.raises(TypeError, match="The 'space' parameter of NeuralPredictor must be an "
+                                        "instance of '.*SearchSpace'. Got None instead"):
         NeuralPredictor().fit(archs[:3], y[:3])
     with pytest.raises(ValueError, match="at least 2 architectures"):
         est.fit(archs[:1], y[:1])
@@ -106,19 +109,39 @@ def test_bad_input(macro):
 
 
 @pytest.mark.parametrize("param, value, exc, match", [
-    ("lr", -1, ValueError, r"The 'lr' parameter of NeuralPredictor must be a float in \(0, inf\). Got -1"),
-    ("epochs", 0, ValueError, r"'epochs' parameter of NeuralPredictor must be an int in \[1, inf\]"),
+    ("lr", -1, ValueError, r"The 'lr' parameter of NeuralPredictor must be a float in the range "
+                           r"\(0.0, inf\). Got -1 instead"),
+    ("epochs", 0, ValueError, r"'epochs' parameter of NeuralPredictor must be an int in the "
+                              r"range \[1, inf\). Got 0"),
     ("num_layers", 1.5, TypeError, "'num_layers' parameter of NeuralPredictor must be an int"),
-    ("hidden_channels", 0, ValueError, "'hidden_channels' parameter"),
-    ("batch_size", 0, ValueError, "'batch_size' parameter"),
-    ("weight_decay", -0.1, ValueError, r"'weight_decay' parameter of NeuralPredictor must be a float in \[0, inf\)"),
-    ("fc_channels", 8, TypeError, "'fc_channels' parameter of NeuralPredictor must be a sequence"),
-    ("fc_channels", (8, 0), TypeError, "'fc_channels' parameter"),
-    ("output_range", (100, 10), ValueError, "'output_range' parameter of NeuralPredictor must be None or a pair"),
+    ("hidden_channels", 0, ValueError, "'hidden_channels' parameter .* Got 0"),
+    ("batch_size", 0, ValueError, "'batch_size' parameter .* Got 0"),
+    ("weight_decay", -0.1, ValueError, r"'weight_decay' parameter of NeuralPredictor must be a "
+                                       r"float in the range \[0.0, inf\)"),
+    ("fc_channels", 8, TypeError, "'fc_channels' parameter of NeuralPredictor must be an "
+                                  "instance of 'tuple' or an instance of 'list'. Got 8"),
+    ("fc_channels", (8, 0), ValueError, r"'fc_channels' parameter of NeuralPredictor must be a "
+                                        r"sequence of positive ints. Got \(8, 0\)"),
+    ("output_range", (100, 10), ValueError, "'output_range' parameter of NeuralPredictor must "
+                                            "be None or a pair"),
+    ("output_range", 10, TypeError, "'output_range' parameter of NeuralPredictor must be an "
+                                    "instance of 'tuple', an instance of 'list' or None"),
     ("output_range", (80, 100), ValueError, "must lie strictly inside output_range"),
-    ("device", "gpu7", ValueError, "'device' parameter of NeuralPredictor must name a torch device"),
+    ("device", "gpu7", ValueError, "'device' parameter of NeuralPredictor must name a torch "
+                                   "device .* Got 'gpu7'"),
+    ("device", 7.0, TypeError, "'device' parameter of NeuralPredictor must be an instance of "
+                               "'str' or an instance of 'torch.device'"),
+    ("random_state", "0", TypeError, "'random_state' parameter of NeuralPredictor must be an "
+                                     "int in the range \\[0, inf\\), .*Generator"),
 ])
 def test_bad_params(macro, param, value, exc, match):
     space, archs, y = macro
     with pytest.raises(exc, match=match):
         NeuralPredictor(space=space, **{**FAST, "epochs": 1, param: value}).fit(archs[:5], y[:5])
+
+
+def test_keyword_only_hyperparameters(macro):
+    space, _, _ = macro
+    with pytest.raises(TypeError, match="takes from 1 to 2 positional arguments but 3"):
+        NeuralPredictor(space, 3)
+    assert NeuralPredictor(space, num_layers=2).get_params()["num_layers"] == 2

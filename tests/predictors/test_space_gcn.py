@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from archgraph.datasets import SyntheticBenchmark
 from archgraph.graphs.similarity import measured_similarity
 from archgraph.lookup import LookupTable
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.spaces import ChoiceArch, ProductSpace, get_search_space
-from archgraph.utils.validation import NotFittedError
 
 
 def toy(num_options=(4, 3, 4, 2)):
@@ -24,7 +24,7 @@ def test_fit_predict_lookup_table():
     space = toy()
     archs = space.sample(40, rng=0)
     y = smooth_target(space, archs)
-    model = SpaceGCNPredictor(space, hidden=16, epochs=150, random_state=0).fit(archs, y)
+    model = SpaceGCNPredictor(space, hidden_channels=16, epochs=150, random_state=0).fit(archs, y)
     assert model.fit(archs, y) is model
     assert model.graph_ == "implicit" and model.predictions_.shape == (len(space),)
     everything = list(space.enumerate())
@@ -44,7 +44,7 @@ def test_same_seed_same_numbers_and_graph_forms_agree():
     space = toy()
     archs = space.sample(30, rng=1)
     y = smooth_target(space, archs)
-    kw = dict(hidden=8, epochs=30, random_state=3)
+    kw = dict(hidden_channels=8, epochs=30, random_state=3)
     a = SpaceGCNPredictor(space, graph="materialized", **kw).fit(archs, y)
     b = SpaceGCNPredictor(space, graph="materialized", **kw).fit(archs, y)
     c = SpaceGCNPredictor(space, graph="implicit", **kw).fit(archs, y)
@@ -71,8 +71,8 @@ def test_subspace_with_supercell_and_measured_similarity():
 def test_sklearn_clone_and_space_from_registry():
     space = get_search_space("nasbench201")
     archs = space.sample(20, rng=0)
-    model = SpaceGCNPredictor(hidden=4, epochs=2, random_state=0)
-    assert clone(model).get_params()["hidden"] == 4
+    model = SpaceGCNPredictor(hidden_channels=4, epochs=2, random_state=0)
+    assert clone(model).get_params()["hidden_channels"] == 4
     model.fit(archs, np.linspace(0, 1, 20))
     assert model.space_.name == "nasbench201" and len(model.predictions_) == 15625
 
@@ -83,16 +83,29 @@ def test_errors():
     y = np.arange(5.0)
     with pytest.raises(NotFittedError, match="This SpaceGCNPredictor instance is not fitted"):
         SpaceGCNPredictor(space).predict(archs)
-    with pytest.raises(TypeError, match="'space' parameter of SpaceGCNPredictor must be a "
-                                        "product search space"):
+    with pytest.raises(TypeError, match="'space' parameter of SpaceGCNPredictor must be an "
+                                        "instance of '.*ProductSpace' or None. Got "
+                                        "'nasbench201'"):
         SpaceGCNPredictor(space="nasbench201").fit(archs, y)
-    with pytest.raises(ValueError, match="'graph' parameter of SpaceGCNPredictor"):
+    with pytest.raises(ValueError, match="'graph' parameter of SpaceGCNPredictor must be a str "
+                                         "among .*'implicit'.* Got 'dense' instead"):
         SpaceGCNPredictor(space, graph="dense").fit(archs, y)
-    with pytest.raises(ValueError, match="'dropout' parameter .* \\[0, 1\\). Got 1.5"):
+    with pytest.raises(ValueError, match="'dropout' parameter .* \\[0.0, 1.0\\). Got 1.5"):
         SpaceGCNPredictor(space, dropout=1.5).fit(archs, y)
     with pytest.raises(ValueError, match="'lr' parameter of SpaceGCNPredictor"):
         SpaceGCNPredictor(space, lr=-1.0).fit(archs, y)
-    with pytest.raises(ValueError, match="same length. Got 5 and 4"):
+    with pytest.raises(ValueError, match="'hidden_channels' parameter of SpaceGCNPredictor must "
+                                         "be an int in the range \\[1, inf\\). Got 0"):
+        SpaceGCNPredictor(space, hidden_channels=0).fit(archs, y)
+    with pytest.raises(ValueError, match="'max_memory_gb' parameter of SpaceGCNPredictor .* "
+                                         "Got 0.0"):
+        SpaceGCNPredictor(space, max_memory_gb=0.0).fit(archs, y)
+    with pytest.raises(ValueError, match="'device' parameter of SpaceGCNPredictor must name a "
+                                         "torch device"):
+        SpaceGCNPredictor(space, device="gpu7").fit(archs, y)
+    with pytest.raises(TypeError, match="takes from 1 to 2 positional arguments"):
+        SpaceGCNPredictor(space, 16)  # hyperparameters are keyword-only
+    with pytest.raises(ValueError, match="same length. Got 5 architectures and 4 targets"):
         SpaceGCNPredictor(space).fit(archs, y[:4])
     with pytest.raises(ValueError, match="at least 2 distinct labelled architectures. Got 1"):
         SpaceGCNPredictor(space).fit([archs[0]] * 3, [1.0, 2.0, 3.0])

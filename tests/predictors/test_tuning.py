@@ -28,7 +28,8 @@ def test_picks_best_and_refits_on_all(macro):
 def test_bad_input(macro):
     space, archs, y = macro
     est = RidgePredictor(space=space)
-    with pytest.raises(ValueError, match=r"'holdout' parameter of tune_predictor must be a float in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"The 'holdout' parameter of tune_predictor must be "
+                                         r"a float in the range \(0.0, 1.0\). Got 1.5 instead"):
         tune_predictor(est, archs, y, {"alpha": [1.0]}, holdout=1.5)
     with pytest.raises(ValueError, match="must leave at least 2 pairs"):
         tune_predictor(est, archs[:4], y[:4], {"alpha": [1.0]})
@@ -36,7 +37,15 @@ def test_bad_input(macro):
         tune_predictor(est, archs, y[:5], {"alpha": [1.0]})
     with pytest.raises(ValueError, match=r"names \['lr'\], which RidgePredictor does not have"):
         tune_predictor(est, archs, y, {"lr": [1.0]})
-    with pytest.raises(TypeError, match="'param_grid' parameter of tune_predictor must be a dict"):
+    with pytest.raises(TypeError, match="'param_grid' parameter of tune_predictor must be an "
+                                        "instance of 'dict' or an instance of 'list'. Got 3"):
         tune_predictor(est, archs, y, 3)
-    with pytest.raises(ValueError, match="'y' parameter of tune_predictor must contain only finite"):
+    with pytest.raises(TypeError, match="Parameter grid for parameter 'alpha' needs to be a "
+                                        "list or a numpy array"):
+        tune_predictor(est, archs, y, {"alpha": 1.0})
+    with pytest.raises(TypeError, match="'estimator' parameter of tune_predictor must be an "
+                                        "object implementing 'fit', 'predict'"):
+        tune_predictor(object(), archs, y, {"alpha": [1.0]})
+    with pytest.raises(ValueError, match="'y' parameter of tune_predictor must contain only "
+                                         "finite"):
         tune_predictor(est, archs[:3], [1.0, np.nan, 2.0], {"alpha": [1.0]})

@@ -4,6 +4,7 @@ import pytest
 from archgraph.datasets import SyntheticBenchmark
 from archgraph.graphs.similarity import measured_similarity
 from archgraph.lookup import LookupTable
+from archgraph.predictors import RidgePredictor, SpaceGCNPredictor
 from archgraph.search.iterative import _schedule, iterative_search
 from archgraph.spaces import ChoiceArch, ProductSpace
 
@@ -15,13 +16,13 @@ def toy_problem(noise_std=0.0, num_options=(3,) * 6):
     return space, evaluator, evaluator.accuracies()
 
 
-FAST = dict(hidden=8, epochs=60)
+FAST = SpaceGCNPredictor(hidden_channels=8, epochs=60)
 
 
 def test_finds_the_best_of_an_additive_space_and_reports_rounds():
     space, evaluator, acc = toy_problem()
     result = iterative_search(space, evaluator, rounds=4, layers_per_round=3, m_samples=12,
-                              k_top=3, predictor_params=FAST, random_state=0)
+                              k_top=3, predictor=FAST, random_state=0)
     assert result.score == pytest.approx(acc.max())
     assert result.num_evaluations == evaluator.num_evaluations_ < len(space)
     first, second = result.rounds[:2]
@@ -36,7 +37,7 @@ def test_finds_the_best_of_an_additive_space_and_reports_rounds():
 def test_flops_budget_and_determinism():
     space, evaluator, acc = toy_problem(noise_std=0.5)
     kw = dict(rounds=3, layers_per_round=[[0, 1], [2, 3], [4, 5]], m_samples=10, k_top=2,
-              max_flops=5.0, predictor_params=FAST, random_state=1)
+              max_flops=5.0, predictor=FAST, random_state=1)
     a = iterative_search(space, evaluator, **kw)
     b = iterative_search(space, toy_problem(noise_std=0.5)[1], **kw)
     assert a.arch == b.arch and a.num_evaluations == b.num_evaluations
@@ -56,8 +57,12 @@ def test_errors():
         iterative_search(space, evaluator, layers_per_round=[[0, 1], [1, 2]])
     with pytest.raises(ValueError, match="below the cheapest architecture"):
         iterative_search(space, evaluator, max_flops=-1.0)
-    with pytest.raises(ValueError, match="must not set 'space'"):
-        iterative_search(space, evaluator, predictor_params={"space": space})
+    with pytest.raises(ValueError, match="'predictor' parameter of iterative_search must not "
+                                         "set 'space'"):
+        iterative_search(space, evaluator, predictor=SpaceGCNPredictor(space))
+    with pytest.raises(TypeError, match="'predictor' parameter of iterative_search must be an "
+                                        "unfitted predictor .* Got dict"):
+        iterative_search(space, evaluator, predictor={"hidden_channels": 8})
     with pytest.raises(ValueError, match="'m_samples' parameter .* \\[4, inf\\]. Got 2"):
         iterative_search(space, evaluator, m_samples=2)
     with pytest.raises(ValueError, match="one group of layers, \\[0, 1\\], for 2 rounds"):
@@ -70,9 +75,22 @@ def test_errors():
     with pytest.raises(ValueError, match="\\(0.9\\) leaves fewer than 2 of m_samples=10"):
         iterative_search(space, evaluator, m_samples=10, holdout=0.9)
     assert evaluator.num_evaluations_ == 0  # refused before spending any evaluation
-    with pytest.raises(TypeError, match="'similarity' entry .* must be a callable taking a "
-                                        "round's subspace"):
-        iterative_search(space, evaluator, predictor_params={"similarity": [np.ones((3, 3))]})
+    with pytest.raises(TypeError, match="'similarity' parameter of iterative_search must be a "
+                                        "callable taking a round's subspace"):
+        iterative_search(space, evaluator, similarity=[np.ones((3, 3))])
+    with pytest.raises(ValueError, match="must leave 'similarity' unset"):
+        iterative_search(space, evaluator, similarity=lambda sub: None,
+                         predictor=SpaceGCNPredictor(similarity=[np.ones((3, 3))] * 6))
+
+
+def test_any_predictor():
+    space, evaluator, acc = toy_problem()
+    result = iterative_search(space, evaluator, predictor=RidgePredictor(alpha=1e-3), rounds=2,
+                              layers_per_round=3, m_samples=12, k_top=3, random_state=0)
+    first = result.rounds[0]
+    assert first.tau_truth > 0.9  # a ridge on the one-hot encoding fits the additive truth
+    assert len(first.table) == len(first.subspace)
+    assert result.score == pytest.approx(acc.max())
 
 
 def test_schedule_covers_every_layer():
@@ -94,7 +112,7 @@ def test_default_start_no_holdout_callable_similarity_and_early_stop():
 
     result = iterative_search(space, evaluator, rounds=8, layers_per_round=3, m_samples=12,
                               k_top=3, holdout=0.0, random_state=0,
-                              predictor_params=dict(FAST, similarity=similarity))
+                              predictor=FAST, similarity=similarity)
     assert result.rounds[0].subspace.base == ChoiceArch("toy", (0,) * 6)  # no default_arch
     assert all(np.isnan(r.tau_holdout) for r in result.rounds)
     assert seen == [r.subspace.num_options for r in result.rounds]
