@@ -313,11 +313,10 @@ class LookupTable:
 
     def _result(self, rows: np.ndarray) -> pd.DataFrame:
         """Rows (positions) of the table as a DataFrame, with ``arch`` strings if obtainable."""
-        out = self.frame.iloc[rows]
+        out = self.frame.iloc[rows]  # a new frame (take): inserting leaves the table alone
         if "arch" not in out.columns and self.space is not None and self.layers:
-            archs = self.space.decode(out[list(self.layers)].to_numpy())
-            out = out.copy()
-            out.insert(0, "arch", [self.space.to_str(a) for a in archs])
+            choices = np.stack([out[name].to_numpy() for name in self.layers], axis=1)
+            out.insert(0, "arch", [self.space.to_str(a) for a in self.space.decode(choices)])
         return out
 
     # -- queries ---------------------------------------------------------------------------
