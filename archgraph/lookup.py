@@ -41,7 +41,8 @@ _CSV_HEADER = "# archgraph-lookup-table "
 _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 _VERSION = 2  # 2: the accuracy order is stored as a column named by the "order" key
 _ORDER_COLUMN = "accuracy_order"
-_FIRST_BLOCK = 4096  # rows a top-k query checks first; each next block is 4x larger
+_FIRST_BLOCK = 4096  # rows a top-k query checks first; each next block is twice larger
+_WALK_SHARE = 1 / 16  # past this share of the rows, a top-k query scans every row instead
 _COST_BINS = 4096  # cost bins of the Pareto fronts' vectorized prefilter
 
 
@@ -330,9 +331,11 @@ class LookupTable:
         ``latency``; ``constraints`` bounds any other cost column (``{column: max}``);
         ``top_k=None`` returns every row that qualifies. Ties keep the row order.
 
-        A top-k query walks :attr:`accuracy_order` in blocks (4096 rows, then 4x more each
+        A top-k query walks :attr:`accuracy_order` in blocks (4096 rows, then twice more each
         time), from its start or up to the last row at ``min_accuracy`` (bisection), and stops
-        once ``top_k`` rows pass the budgets.
+        once ``top_k`` rows pass the budgets. Budgets so tight that the walk passes 1/16 of the
+        rows are met by a scan of every row instead: random reads along the order cost about
+        ten times more per row than a sequential mask.
         """
         bounds = {"flops": ("max_flops", max_flops), "params": ("max_params", max_params),
                   "latency": ("max_latency", max_latency)}
@@ -350,20 +353,39 @@ class LookupTable:
         if top_k is None:  # every row: one vectorized mask per budget, read in order
             rows = order[:end]
             if checks:
-                mask = _at_most(*checks[0])
-                for values, bound in checks[1:]:
-                    mask &= _at_most(values, bound)
-                rows = rows[mask[rows]]
+                rows = rows[self._mask(checks)[rows]]
             return self._result(rows)
         found, need, start, block = [], top_k, 0, _FIRST_BLOCK
         while start < end and need > 0:  # walk the order until top_k rows pass
+            if start and start + block > len(order) * _WALK_SHARE:  # selective budgets
+                return self._result(self._scan(checks, min_accuracy, top_k))
             rows = order[start:min(start + block, end)]
             for values, bound in checks:
                 rows = rows[_at_most(values[rows], bound)]
             found.append(rows[:need])
             need -= len(found[-1])
-            start, block = start + block, 4 * block
+            start, block = start + block, 2 * block
         return self._result(np.concatenate(found) if found else order[:0])
+
+    @staticmethod
+    def _mask(checks) -> np.ndarray:
+        mask = _at_most(*checks[0])
+        for values, bound in checks[1:]:
+            mask &= _at_most(values, bound)
+        return mask
+
+    def _scan(self, checks, min_accuracy: float | None, top_k: int) -> np.ndarray:
+        """Rows of a top-k query from masks of every row (sequential reads, not the order's
+        random ones): the k best by accuracy, ties by row, as the walk would find them."""
+        accuracy = self._accuracy()
+        mask = self._mask(checks) if checks else np.ones(len(accuracy), dtype=bool)
+        if min_accuracy is not None:
+            mask &= accuracy >= min_accuracy
+        rows = np.flatnonzero(mask)
+        if top_k < len(rows):  # keep rows at least as accurate as the k-th best (and ties)
+            kth = np.partition(accuracy[rows], len(rows) - top_k)[len(rows) - top_k]
+            rows = rows[accuracy[rows] >= kth]
+        return rows[np.lexsort((rows, -accuracy[rows]))][:top_k]  # accuracy desc, row order
 
     def _count_at_least(self, min_accuracy: float) -> int:
         """Number of rows with ``accuracy >= min_accuracy``: a prefix of the order (bisection)."""
