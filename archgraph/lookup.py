@@ -42,7 +42,7 @@ _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 _VERSION = 2  # 2: the accuracy order is stored as a column named by the "order" key
 _ORDER_COLUMN = "accuracy_order"
 _FIRST_BLOCK = 4096  # rows a top-k query checks first; each next block is twice larger
-_WALK_SHARE = 1 / 64  # past this share of the rows, a top-k query scans every row instead
+_WALK_SHARE = 1 / 16  # past this share of the rows, a top-k query scans every row instead
 _COST_BINS = 4096  # cost bins of the Pareto fronts' vectorized prefilter
 
 
@@ -333,9 +333,9 @@ class LookupTable:
 
         A top-k query walks :attr:`accuracy_order` in blocks (4096 rows, then twice more each
         time), from its start or up to the last row at ``min_accuracy`` (bisection), and stops
-        once ``top_k`` rows pass the budgets. Budgets so tight that the walk passes 1/64 of the
-        rows are met by a scan of every row instead: random reads along the order cost about
-        ten times more per row than a sequential mask.
+        once ``top_k`` rows pass the budgets. Budgets so tight that the walk would pass 1/16 of
+        the rows are met by a scan of every row instead: a random read along the order costs up
+        to ~20 sequential ones, so such a query costs at most about two scans.
         """
         bounds = {"flops": ("max_flops", max_flops), "params": ("max_params", max_params),
                   "latency": ("max_latency", max_latency)}
