@@ -334,7 +334,7 @@ def _budget(rng, values):
 
 @pytest.mark.parametrize("first_block", [1, 5, 4096])
 def test_indexed_query_equals_the_scan(monkeypatch, space, first_block):
-    import archgraph.lookup as lookup
+    from archgraph import lookup
     monkeypatch.setattr(lookup, "_FIRST_BLOCK", first_block)  # many blocks, or one
     rng = np.random.default_rng(first_block)
     for trial in range(60):
@@ -399,8 +399,8 @@ def test_saved_order_is_loaded_and_checked(tmp_path, table, suffix):
     lut = LookupTable(pd.DataFrame({"accuracy": [1.0, 3.0, 3.0, 2.0]}))
     path = lut.save(tmp_path / f"small{suffix}")
     assert LookupTable.load(path)._order.tolist() == [1, 2, 3, 0]  # 3.0 (rows 1, 2), 2.0, 1.0
-    for broken, problem in [([2, 1, 3, 0], "does not follow the accuracies .* position 1: "
-                                           "row 1 \\(3.0\\) after row 2 \\(3.0\\)"),
+    for broken, problem in [([2, 1, 3, 0], ("does not follow the accuracies .* position 1: "
+                                            "row 1 \\(3.0\\) after row 2 \\(3.0\\)")),
                             ([1, 3, 2, 0], "position 2: row 2 \\(3.0\\) after row 3"),
                             ([1, 1, 3, 0], "position 1: row 1 \\(3.0\\) after row 1"),
                             ([1, 2, 3, 7], "row numbers outside 0..3"),
