@@ -16,8 +16,8 @@ the row numbers as their index.
 
 Queries walk an index: the rows ordered by accuracy, descending (ties by row), built at the first
 query and stored in saved files. A top-k query reads that order block by block and stops as soon
-as ``k`` rows pass its budgets, so under a typical budget it touches a few thousand rows of a
-10M-row table.
+as ``k`` rows pass its budgets: under a median FLOPs budget it reads ~30k rows of a 10M-row
+table.
 """
 from __future__ import annotations
 
@@ -435,9 +435,6 @@ class LookupTable:
                 "layers": list(self.layers)}
         if isinstance(self.space, ProductSpace):
             meta["signature"] = self.space.signature()
-        meta["order"] = _ORDER_COLUMN
-        while meta["order"] in self.frame.columns:
-            meta["order"] = "_" + meta["order"]
         return meta
 
     @staticmethod
@@ -459,10 +456,14 @@ class LookupTable:
         a loaded table is queried without sorting again.
         """
         fmt = self._format(path, "save")
-        meta = self._metadata()
-        order = self.accuracy_order
-        order = order.astype(np.int32 if len(order) <= np.iinfo(np.int32).max else np.int64)
-        frame = self.frame.assign(**{meta["order"]: order})  # no copy of the columns
+        meta, frame = self._metadata(), self.frame
+        if not np.isnan(self._accuracy()).any():  # else no order: queries refuse NaN
+            meta["order"] = _ORDER_COLUMN
+            while meta["order"] in frame.columns:
+                meta["order"] = "_" + meta["order"]
+            order = self.accuracy_order
+            order = order.astype(np.int32 if len(order) <= np.iinfo(np.int32).max else np.int64)
+            frame = frame.assign(**{meta["order"]: order})  # no copy of the columns
         meta = json.dumps(meta)
         if fmt == "parquet":
             pa, pq = _pyarrow()

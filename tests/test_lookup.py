@@ -383,6 +383,13 @@ def test_accuracy_order(table):
         nan.query()
 
 
+def test_table_with_nan_accuracy_saves_without_order(tmp_path):
+    nan = LookupTable(pd.DataFrame({"accuracy": [1.0, np.nan], "flops": [1.0, 2.0]}))
+    loaded = LookupTable.load(nan.save(tmp_path / "nan.parquet"))
+    pd.testing.assert_frame_equal(loaded.frame, nan.frame)
+    assert loaded._order is None
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
 def test_saved_order_is_loaded_and_checked(tmp_path, table, suffix):
     path = table.save(tmp_path / f"lut{suffix}")
