@@ -335,7 +335,7 @@ def _budget(rng, values):
 @pytest.mark.parametrize("first_block", [1, 5, 4096])
 def test_indexed_query_equals_the_scan(monkeypatch, space, first_block):
     from archgraph import lookup
-    monkeypatch.setattr(lookup, "_FIRST_BLOCK", first_block)  # many blocks, or one
+    monkeypatch.setattr(lookup, "_FIRST_BLOCK", first_block)  # many blocks (and scans), or one
     rng = np.random.default_rng(first_block)
     for trial in range(60):
         n = int(rng.choice([1, 2, 17, 300, 3000]))
