@@ -1,3 +1,4 @@
+import io
 import os
 
 import numpy as np
@@ -267,3 +268,195 @@ def test_from_predictions_errors(space):
         LookupTable(pd.DataFrame({"acc": [1.0]}))
     with pytest.raises(TypeError, match="'frame' .* DataFrame. Got dict"):
         LookupTable({"accuracy": [1.0]})
+
+
+# -- indexed queries and fast fronts against the plain scans they replace -------------------
+def _scan_query(table, max_flops=None, max_params=None, max_latency=None, min_accuracy=None,
+                top_k=10, constraints=None):
+    """The full-scan query: mask every row, keep the top_k by accuracy, ties by row."""
+    bounds = {"flops": max_flops, "params": max_params, "latency": max_latency,
+              **(constraints or {})}
+    mask = np.ones(len(table), dtype=bool)
+    for column, value in bounds.items():
+        if value is not None:
+            mask &= table.frame[column].to_numpy(dtype=np.float64) <= float(value)
+    accuracy = table.frame["accuracy"].to_numpy(dtype=np.float64)
+    if min_accuracy is not None:
+        mask &= accuracy >= float(min_accuracy)
+    rows = np.flatnonzero(mask)
+    if top_k is not None and top_k < len(rows):
+        kth = np.partition(accuracy[rows], len(rows) - top_k)[len(rows) - top_k]
+        rows = rows[accuracy[rows] >= kth]
+    rows = rows[np.lexsort((rows, -accuracy[rows]))][:top_k]
+    return table._result(rows)
+
+
+def _scan_pareto_mask(cost, accuracy):
+    order = np.lexsort((-accuracy, cost))
+    acc = accuracy[order]
+    best_before = np.concatenate([[-np.inf], np.maximum.accumulate(acc)[:-1]])
+    mask = np.zeros(len(acc), dtype=bool)
+    mask[order] = acc > best_before
+    return mask
+
+
+def _scan_soft_pareto_mask(cost, accuracy, J):
+    kept, window, threshold = np.zeros(len(cost), dtype=bool), [], -np.inf
+    for i in np.lexsort((-accuracy, cost)):
+        if accuracy[i] > threshold:
+            kept[i] = True
+            window = (window + [accuracy[i]])[-J:]
+            threshold = min(window)
+    return kept
+
+
+def _random_table(rng, n, space=None):
+    """Random columns with ties: accuracy on a coarse grid, integer params, float32 latency."""
+    frame = pd.DataFrame({
+        "accuracy": rng.integers(0, rng.choice([3, 50, 10 * n + 1]), n) / 7.0,
+        "flops": rng.lognormal(5, 1, n).round(rng.choice([0, 3])),
+        "params": rng.integers(0, 1000, n),
+        "latency": rng.random(n).astype(np.float32)})
+    layers = ()
+    if space is not None:
+        frame = pd.concat([pd.DataFrame(space.encode(space.sample(n, rng=rng)).astype(np.int8),
+                                        columns=list(space.layer_names)), frame], axis=1)
+        layers = space.layer_names
+    return LookupTable(frame, layers, space=space)
+
+
+def _budget(rng, values):
+    """A bound that keeps none, some or all of ``values``."""
+    kind = rng.integers(5)
+    return (float(values.min()) - 1 if kind == 0 else float(values.max()) if kind == 1
+            else float(np.quantile(values, rng.random())))
+
+
+@pytest.mark.parametrize("first_block", [1, 5, 4096])
+def test_indexed_query_equals_the_scan(monkeypatch, space, first_block):
+    from archgraph import lookup
+    monkeypatch.setattr(lookup, "_FIRST_BLOCK", first_block)  # many blocks (and scans), or one
+    rng = np.random.default_rng(first_block)
+    for trial in range(60):
+        n = int(rng.choice([1, 2, 17, 300, 3000]))
+        table = _random_table(rng, n, space if trial % 3 == 0 else None)
+        for _ in range(5):
+            kwargs = {}
+            for column, argument in [("flops", "max_flops"), ("params", "max_params"),
+                                     ("latency", "max_latency")]:
+                if rng.random() < 0.5:
+                    kwargs[argument] = _budget(rng, table.frame[column].to_numpy())
+            if rng.random() < 0.4:
+                kwargs["min_accuracy"] = _budget(rng, table.frame["accuracy"].to_numpy())
+            kwargs["top_k"] = [None, 1, 3, 10, n, n + 5][rng.integers(6)]
+            got, want = table.query(**kwargs), _scan_query(table, **kwargs)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            assert got.index.equals(want.index), kwargs
+
+
+def test_query_ties_and_empty_results(table):
+    acc = np.repeat([3.0, 2.0, 1.0], [4, 3, 3])
+    lut = LookupTable(pd.DataFrame({"accuracy": acc, "flops": np.arange(10.0)[::-1]}))
+    assert lut.query(top_k=5).index.tolist() == [0, 1, 2, 3, 4]
+    assert lut.query(max_flops=5.0, top_k=3).index.tolist() == [4, 5, 6]
+    assert lut.query(min_accuracy=2.0, top_k=None).index.tolist() == list(range(7))
+    assert lut.query(max_flops=2.0, min_accuracy=2.0).empty
+    assert lut.query(min_accuracy=3.5).empty
+    assert lut.query(max_flops=1.0, top_k=50).index.tolist() == [8, 9]  # top_k > matches
+    empty = table.query(max_flops=-1.0, top_k=None)
+    pd.testing.assert_frame_equal(empty, _scan_query(table, max_flops=-1.0, top_k=None))
+    assert list(empty.columns) == ["arch", *table.frame.columns]  # made for the result only
+    assert "arch" not in table.frame.columns
+
+
+def test_accuracy_order(table):
+    order = table.accuracy_order
+    acc = table.frame["accuracy"].to_numpy()
+    np.testing.assert_array_equal(order, np.lexsort((np.arange(len(acc)), -acc)))
+    assert table.accuracy_order is order and not order.flags.writeable  # built once
+    table2 = LookupTable(table.frame, table.layers)
+    table2.frame = table.frame.assign(accuracy=-acc)  # a new frame: a new order
+    np.testing.assert_array_equal(table2.accuracy_order, np.lexsort((np.arange(len(acc)), acc)))
+    nan = LookupTable(pd.DataFrame({"accuracy": [1.0, np.nan, np.nan]}))
+    with pytest.raises(ValueError, match="'accuracy' column .* numbers to be queried. Got NaN "
+                                         "at row 1 \\(2 NaN in all\\)"):
+        nan.query()
+
+
+def test_table_with_nan_accuracy_saves_without_order(tmp_path):
+    nan = LookupTable(pd.DataFrame({"accuracy": [1.0, np.nan], "flops": [1.0, 2.0]}))
+    loaded = LookupTable.load(nan.save(tmp_path / "nan.parquet"))
+    pd.testing.assert_frame_equal(loaded.frame, nan.frame)
+    assert loaded._order is None
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_saved_order_is_loaded_and_checked(tmp_path, table, suffix):
+    path = table.save(tmp_path / f"lut{suffix}")
+    loaded = LookupTable.load(path)
+    assert loaded._order is not None  # read from the file, not sorted again
+    np.testing.assert_array_equal(loaded._order, table.accuracy_order)
+    assert "accuracy_order" not in loaded.frame.columns
+    # a table with a column of that name stores the order under another one
+    clash = LookupTable(table.frame.assign(accuracy_order=1.0), table.layers)
+    back = LookupTable.load(clash.save(tmp_path / f"clash{suffix}"))
+    pd.testing.assert_frame_equal(back.frame, clash.frame)
+    np.testing.assert_array_equal(back._order, table.accuracy_order)
+    # a file whose order does not follow its accuracies: dropped, rebuilt, same results
+    lut = LookupTable(pd.DataFrame({"accuracy": [1.0, 3.0, 3.0, 2.0]}))
+    path = lut.save(tmp_path / f"small{suffix}")
+    assert LookupTable.load(path)._order.tolist() == [1, 2, 3, 0]  # 3.0 (rows 1, 2), 2.0, 1.0
+    for broken, problem in [([2, 1, 3, 0], ("does not follow the accuracies .* position 1: "
+                                            "row 1 \\(3.0\\) after row 2 \\(3.0\\)")),
+                            ([1, 3, 2, 0], "position 2: row 2 \\(3.0\\) after row 3"),
+                            ([1, 1, 3, 0], "position 1: row 1 \\(3.0\\) after row 1"),
+                            ([1, 2, 3, 7], "row numbers outside 0..3"),
+                            ([1, 2, 3, np.nan], "is not a column of integers \\(dtype float64")]:
+        _rewrite_order(path, broken)
+        with pytest.warns(UserWarning, match=f"order stored in .*small{suffix} .*{problem}.*; "
+                                             "it is dropped and rebuilt"):
+            bad = LookupTable.load(path)
+        assert bad._order is None
+        assert bad.query(top_k=None).index.tolist() == [1, 2, 3, 0]
+
+
+def _rewrite_order(path, order):
+    """Replace the stored order column of a saved table (the metadata stays)."""
+    if path.suffix == ".csv":
+        header, body = path.read_text().split("\n", 1)
+        frame = pd.read_csv(io.StringIO(body)).assign(accuracy_order=order)
+        path.write_text(header + "\n" + frame.to_csv(index=False))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        table = pq.read_table(path)
+        table = table.set_column(table.schema.get_field_index("accuracy_order"),
+                                 "accuracy_order", pa.array(order))
+        pq.write_table(table, path)
+
+
+def test_version_1_files_load(tmp_path, table):
+    path = table.save(tmp_path / "lut.csv")
+    header, body = path.read_text().split("\n", 1)
+    frame = pd.read_csv(io.StringIO(body)).drop(columns="accuracy_order")
+    meta = header.replace('"version": 2', '"version": 1').replace(', "order": "accuracy_order"',
+                                                                  "")
+    path.write_text(meta + "\n" + frame.to_csv(index=False))
+    loaded = LookupTable.load(path)
+    assert loaded._order is None and "order" not in meta
+    pd.testing.assert_frame_equal(loaded.query(top_k=4), table.query(top_k=4).drop(
+        columns="arch"))
+
+
+def test_fast_fronts_equal_the_scans():
+    rng = np.random.default_rng(4)
+    for trial in range(80):
+        n = int(rng.choice([1, 2, 15, 16, 40, 500, 5000]))
+        cost = [rng.random(n), rng.integers(0, 5, n).astype(float), np.full(n, 2.0),
+                rng.lognormal(0, 3, n), -rng.random(n) * 1e300, rng.random(n) * 1e-310,
+                np.where(rng.random(n) < 0.5, -1e308, 1e308)][trial % 7]  # ties, odd ranges
+        acc = rng.integers(0, [4, 1000][trial % 2], n) / 3.0
+        np.testing.assert_array_equal(pareto_mask(cost, acc), _scan_pareto_mask(cost, acc))
+        for J in (1, 2, 5):
+            np.testing.assert_array_equal(soft_pareto_mask(cost, acc, J, chunk=int(
+                rng.integers(1, 50))), _scan_soft_pareto_mask(cost, acc, J))
