@@ -109,7 +109,7 @@ def load_groundtruth(path=None) -> GroundTruth:
         raise ValueError(f"{str(path.with_suffix('.json'))!r}: expected a JSON object with a "
                          f"'space' name.")
     space = get_search_space(meta["space"])
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, dtype={"arch": str})  # "00020" stays a string
     cols = sorted(c for c in table.columns if c.startswith("acc_seed"))
     missing = [c for c in ("arch", "flops") if c not in table.columns]
     if missing or len(cols) < 2:
