@@ -351,7 +351,7 @@ def random_balanced_partition(num_options: int, num_groups: int, rng=None
     num_groups = check_int(num_groups, "num_groups", owner, 1, num_options)
     perm = check_random_state(rng).permutation(num_options)
     bounds = np.cumsum([0, *_group_sizes(num_options, num_groups)])
-    return _canonical(perm[a:b] for a, b in zip(bounds[:-1], bounds[1:]))
+    return _canonical(perm[a:b] for a, b in itertools.pairwise(bounds))
 
 
 # ---------------------------------------------------------------- the tree of splits
@@ -617,7 +617,7 @@ def fit_split_tree(supernet: SuperNet, train_data: Dataset, epochs: Sequence[int
             partitions and re-initialization, each node with its own stream.
         progress: progress bars of the training runs.
         **train_kwargs: other arguments of :func:`~supernet.train.train` (``batch_size``,
-            ``lr``, ...).
+            ``lr``, ...; not ``checkpoint`` or ``stop_after``).
 
     Returns:
         The trained :class:`SplitTree`.
@@ -653,6 +653,10 @@ def fit_split_tree(supernet: SuperNet, train_data: Dataset, epochs: Sequence[int
     score_batch_size = check_int(score_batch_size, "score_batch_size", owner, low=1)
     random_state = check_int(random_state, "random_state", owner, low=0)
     check_dataset(train_data, supernet.config, "train_data", owner)
+    unsupported = sorted({"checkpoint", "stop_after"} & set(train_kwargs))
+    if unsupported:
+        raise TypeError(f"The {unsupported} parameter(s) of train are not supported by {owner} "
+                        f"(every node of the tree trains its full epochs, without checkpoints).")
 
     tree = SplitTree(supernet)
     rng = np.random.default_rng(_seed(random_state, 0, 1))  # of the random partitions
@@ -665,8 +669,8 @@ def fit_split_tree(supernet: SuperNet, train_data: Dataset, epochs: Sequence[int
                                          np.random.default_rng(_seed(random_state, n, 2))),
                          random_state=_seed(random_state, n, 3), progress=progress,
                          **train_kwargs)
-            tree.log.append(dict(node=n, depth=tree.nodes[n].depth,
-                                 epochs=epochs[tree.nodes[n].depth], loss=hist[-1]["loss"]))
+            tree.log.append({"node": n, "depth": tree.nodes[n].depth,
+                             "epochs": epochs[tree.nodes[n].depth], "loss": hist[-1]["loss"]})
 
     fit(0)
     for depth in range(1, num_splits + 1):

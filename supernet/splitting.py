@@ -18,7 +18,9 @@ options :math:`1..O_l`, the gradient :math:`g_o` of the loss w.r.t. the weights 
 .. math::
     s_l = \frac{2}{O_l (O_l - 1)} \sum_{o < o'} \cos(g_o, g_{o'}) \in [-1, 1];
 
-the layer of lowest score is split first.
+the layer of lowest score is split first. The rest of their method (the per-layer similarity
+matrix, balanced min-cut groups of options, a tree of splits with restart, successive-halving
+selection) is in :mod:`supernet.gm_nas`.
 
 >>> scores = gradient_matching_scores(net, train_data)
 >>> split = SplitSupernet(net, int(np.argmin(scores)))

@@ -102,7 +102,7 @@ def test_local_search_fallback_finds_planted_groups_and_never_beats_exhaustive()
     for _ in range(10):
         a = rng.uniform(-1, 1, (7, 7))
         sim = (a + a.T) / 2
-        best, best_cost = min_cut_partition(sim, 3)
+        _, best_cost = min_cut_partition(sim, 3)
         groups, cost = min_cut_partition(sim, 3, max_exhaustive=0)
         assert sorted(map(len, groups)) == [2, 2, 3] and sorted(sum(groups, ())) == list(range(7))
         assert cost >= best_cost - 1e-9 and cost == pytest.approx(cut_cost(sim, groups))
@@ -190,8 +190,8 @@ def test_split_copies_compute_what_the_parent_does(trained, tiny_space, tiny_dat
 
 def test_restart_reinitializes_the_leaves(tiny_space, tiny_data):
     net = SuperNet(tiny_space, random_state=0)
-    kw = dict(layers=[1], batch_size=16, random_state=3)
-    root = fit_split_tree(net, tiny_data, (1,), **kw | dict(layers=None)).supernets[0]
+    kw = {"layers": [1], "batch_size": 16, "random_state": 3}
+    root = fit_split_tree(net, tiny_data, (1,), **kw | {"layers": None}).supernets[0]
     kept = fit_split_tree(net, tiny_data, (1, 1), restart=False, **kw)
     fresh = fit_split_tree(net, tiny_data, (1, 1), restart=True, **kw)
     assert [n.layer for n in kept.nodes] == [n.layer for n in fresh.nodes] == [1, None, None]
@@ -412,6 +412,9 @@ def test_bad_inputs(trained, tiny_space, tiny_data):
     with pytest.raises(ValueError, match="'num_groups' parameter of fit_split_tree must be an "
                                          "int in \\[2, inf\\]. Got 1"):
         fit_split_tree(net, tiny_data, (1, 1), num_groups=1)
+    with pytest.raises(TypeError, match=r"\['checkpoint'\] parameter\(s\) of train are not "
+                                        r"supported by fit_split_tree"):
+        fit_split_tree(net, tiny_data, (1, 1), checkpoint="tree.pt")
     with pytest.raises(ValueError, match="owns fewer than 4 options at any layer"):
         fit_split_tree(net, tiny_data, (0, 1), num_groups=4)
     with pytest.raises(ValueError, match="owns fewer than 2 options at layer 0"):
