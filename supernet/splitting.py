@@ -18,7 +18,9 @@ options :math:`1..O_l`, the gradient :math:`g_o` of the loss w.r.t. the weights 
 .. math::
     s_l = \frac{2}{O_l (O_l - 1)} \sum_{o < o'} \cos(g_o, g_{o'}) \in [-1, 1];
 
-the layer of lowest score is split first.
+the layer of lowest score is split first. The rest of their method (the per-layer similarity
+matrix, balanced min-cut groups of options, a tree of splits with restart, successive-halving
+selection) is in :mod:`supernet.gm_nas`.
 
 >>> scores = gradient_matching_scores(net, train_data)
 >>> split = SplitSupernet(net, int(np.argmin(scores)))
@@ -28,17 +30,17 @@ the layer of lowest score is split first.
 from __future__ import annotations
 
 import copy
-import itertools
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from archgraph.spaces import Subspace
-from archgraph.utils import check_int, check_random_state
+from archgraph.utils import check_int
 from supernet.data import check_dataset
+from supernet.gm_nas import gradient_matching_matrix
 from supernet.samplers import UniformSampler
 from supernet.supernet import SuperNet
 from supernet.train import train
@@ -79,63 +81,24 @@ def gradient_matching_scores(supernet: SuperNet, data: Dataset, layers=None,
 
     Returns:
         ``[len(layers)]`` float64 scores in ``[-1, 1]``: the mean pairwise cosine similarity of
-        the options' gradients (1 for a one-option layer; a zero gradient has similarity 0).
-        Lower means the options disagree more: split that layer first.
+        the options' gradients, the mean off-diagonal entry of each layer's
+        :func:`~supernet.gm_nas.gradient_matching_matrix` (1 for a one-option layer; a zero
+        gradient has similarity 0). Lower means the options disagree more: split that layer
+        first.
     """
     owner = "gradient_matching_scores"
     _check_supernet(supernet, owner)
     space = supernet.space
     layers = _check_layers(range(space.num_layers) if layers is None else layers,
                            space.num_layers, owner)
-    num_batches = check_int(num_batches, "num_batches", owner, low=1)
-    batch_size = check_int(batch_size, "batch_size", owner, low=1)
-    random_state = check_int(random_state, "random_state", owner, low=0)
+    check_int(num_batches, "num_batches", owner, low=1)
+    check_int(batch_size, "batch_size", owner, low=1)
+    check_int(random_state, "random_state", owner, low=0)
     check_dataset(data, supernet.config, "data", owner)
-
-    loader = DataLoader(data, batch_size=batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(random_state))
-    batches = [b for _, b in zip(range(num_batches), loader)]
-    paths = space.encode(space.sample(len(batches), check_random_state(random_state),
-                                      replace=True))              # [num_batches, L]
-    params = [p for p in supernet.parameters() if p.requires_grad]
-    buffers = [b.detach().clone() for b in supernet.buffers()]
-    was_training = supernet.training
-    criterion = nn.CrossEntropyLoss()
-    scores = np.ones(len(layers))
-    supernet.train()
-    try:
-        for i, l in enumerate(layers):
-            grads = [[torch.zeros_like(p) for p in params]          # g_o, summed over batches
-                     for _ in range(space.num_options[l])]
-            for (x, y), path in zip(batches, paths):
-                per_option = []
-                for o in range(space.num_options[l]):
-                    choices = path.copy()
-                    choices[l] = o                                  # differs only at layer l
-                    arch = space.decode(choices[None])[0]
-                    loss = criterion(supernet(x, arch), y)
-                    per_option.append(torch.autograd.grad(loss, params, allow_unused=True))
-                # weights outside layer l: reached by every option of l on this path
-                shared = [k for k in range(len(params))
-                          if all(g[k] is not None for g in per_option)]
-                for g_o, g in zip(grads, per_option):
-                    for k in shared:
-                        g_o[k] += g[k]
-            flat = [torch.cat([g.reshape(-1) for g in g_o]) for g_o in grads]  # [num_params]
-            pairs = list(itertools.combinations(flat, 2))
-            if pairs:
-                scores[i] = np.clip(np.mean([_cosine(a, b) for a, b in pairs]), -1, 1)
-    finally:
-        with torch.no_grad():
-            for b, saved in zip(supernet.buffers(), buffers):
-                b.copy_(saved)
-        supernet.train(was_training)
-    return scores
-
-
-def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:
-    norm = (a.double().norm() * b.double().norm()).item()
-    return float(torch.dot(a.double(), b.double()).item() / norm) if norm > 0 else 0.0
+    matrices = [gradient_matching_matrix(supernet, data, l, num_batches, batch_size, random_state)
+                for l in layers]                                  # the same batches and paths
+    return np.array([m[np.triu_indices(len(m), 1)].mean() if len(m) > 1 else 1.0
+                     for m in matrices])
 
 
 class SplitSupernet(SuperNet):
