@@ -33,14 +33,23 @@ how much their options disagree on the shared weights' gradients (Hu et al., ICL
 Modules, lowest first (each imports only from its own level or below): the generic parts
 ``ops``, ``samplers``, ``config``, ``data``, ``distributed``, ``bn_recal``, ``checkpoint``,
 ``train`` and the base class ``supernet``; the kinds of supernet ``chain_supernet``,
-``nb201_supernet``, ``splitting``; the factory :func:`build_supernet` (``factory``); the
-evaluators ``evaluator``, ``standalone``, ``similarity``; the command line ``cli``.
+``nb201_supernet``; the factory :func:`build_supernet` (``factory``); the evaluators
+``evaluator``, ``standalone``, ``similarity``; the split supernets ``gm_nas`` (GM-NAS trees of
+sub-supernets, successive-halving selection) and ``splitting`` (Few-Shot NAS); the comparison
+of supernet variants against a ground truth ``compare``; the command line ``cli``.
+
+GM-NAS (:mod:`supernet.gm_nas`, Hu et al., ICLR 2022): :func:`fit_split_tree` splits a
+supernet into balanced groups of options by min-cut on the gradient-matching matrix
+(:func:`gradient_matching_matrix`, :func:`min_cut_partition`), a tree of splits with restart;
+:func:`successive_halving` selects among the candidates of all sub-supernets.
 """
 from supernet.bn_recal import recalibrate_bn
 from supernet.config import SupernetConfig
 from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator
 from supernet.factory import build_supernet
+from supernet.gm_nas import (SplitTree, fit_split_tree, gradient_matching_matrix,
+                             min_cut_partition, successive_halving)
 from supernet.samplers import StrictFairSampler, UniformSampler
 from supernet.splitting import SplitSupernet, fine_tune_split, gradient_matching_scores
 from supernet.standalone import StandaloneEvaluator
@@ -48,6 +57,7 @@ from supernet.supernet import SuperNet
 from supernet.train import train
 
 __all__ = ["SuperNet", "SupernetConfig", "SupernetEvaluator", "StandaloneEvaluator",
-           "SplitSupernet", "StrictFairSampler", "UniformSampler", "build_supernet",
-           "fine_tune_split", "gradient_matching_scores", "load_digits", "recalibrate_bn",
-           "train"]
+           "SplitSupernet", "SplitTree", "StrictFairSampler", "UniformSampler", "build_supernet",
+           "fine_tune_split", "fit_split_tree", "gradient_matching_matrix",
+           "gradient_matching_scores", "load_digits", "min_cut_partition", "recalibrate_bn",
+           "successive_halving", "train"]
