@@ -244,3 +244,19 @@ def test_nb201_refuses_split_weights(small_config):
         build_supernet(get_search_space("nasbench201"), cfg)
     with pytest.raises(RuntimeError, match="split_weights_epoch=None"):
         build_supernet(get_search_space("macro"), small_config).split_weights()
+
+
+def test_checkpoint_evaluator_and_predictor_dataset(tiny_space, tiny_data, tmp_path):
+    from archgraph.datasets.predictor_dataset import build_predictor_dataset
+    from supernet.evaluator import SupernetEvaluator
+
+    cfg = SupernetConfig(num_classes=10, bias_weights=2, bias="shared", split_weights_epoch=1)
+    net = build_supernet(tiny_space, cfg, random_state=0)
+    ck = tmp_path / "ck.pt"
+    train(net, tiny_data, 2, sampler=UniformSampler(tiny_space, 0), batch_size=16,
+          checkpoint=ck, progress=False)
+    ev = SupernetEvaluator.from_checkpoint(tiny_space, ck, recal_batches=2)
+    assert ev.supernet.config == net.config and ev.supernet.is_split and same_weights(ev.supernet, net)
+    assert ev.metadata["config"]["split_weights_epoch"] == 1
+    table = build_predictor_dataset(tiny_space, ev, 4, tmp_path / "t.csv", progress=False)
+    assert len(table) == 4 and table["accuracy"].between(0, 100).all()
