@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from archgraph.spaces import ChainSpace, parse_op
-from supernet.interchoice import ChannelBias, InterChoiceBias, chain_previous_layers, copy_state
+from supernet.interchoice import ChannelBias, InterChoiceBias, chain_previous_layers
 from supernet.ops import ConvBNReLU, Identity, InvertedResidual
 from supernet.supernet import SuperNet
 
@@ -29,8 +29,9 @@ class ChainSupernet(SuperNet):
     - ``split_weights_epoch=E``: ``copies[l - 1][o][p - 1]`` is option ``o`` of layer
       ``l >= 1`` for previous choice ``p >= 1`` (``blocks[l][o]`` serves ``p = 0`` and, before
       the split, every ``p``). They are allocated up front (same parameters before and after
-      the split, so checkpoints and optimizers need nothing special); :meth:`split_weights`
-      fills them, called by :func:`~supernet.train.train` through :meth:`before_epoch` before
+      the split, so checkpoints and optimizers need nothing special);
+      :meth:`~supernet.SuperNet.split_weights` fills them, called by
+      :func:`~supernet.train.train` through :meth:`~supernet.SuperNet.before_epoch` before
       epoch ``E + 1``. The buffer ``split_done`` records it in the ``state_dict``.
 
     Shapes:
@@ -77,15 +78,10 @@ class ChainSupernet(SuperNet):
                 nn.ModuleList(nn.ModuleList(copy.deepcopy(op) for _ in range(len(prev) - 1))
                               for op in block)
                 for prev, block in zip(self.blocks, self.blocks[1:]))
-            self.register_buffer("split_done", torch.tensor(0))
+            self.register_buffer("split_done", torch.tensor(0))  # 1 once split
         self.head = nn.Sequential(*(make(row, row.options[0]) for row in root.head))
         features = self.width(root.classifier_features)
         self.classifier = nn.Linear(features, cfg.num_classes)
-
-    @property
-    def is_split(self) -> bool:
-        """Whether the split weights have been split (:meth:`split_weights`)."""
-        return hasattr(self, "split_done") and bool(self.split_done)
 
     def option(self, layer: int, choices) -> nn.Module:
         """The module of the chosen option of ``layer`` under the per-layer ``choices``: with
@@ -116,27 +112,10 @@ class ChainSupernet(SuperNet):
         x = self.head(x).mean(dim=(2, 3))               # [B, C_head]
         return self.classifier(x)                       # [B, num_classes]
 
-    @torch.no_grad()
-    def split_weights(self, optimizer: torch.optim.Optimizer | None = None) -> None:
-        """Split the weights (config ``split_weights_epoch``): every copy of option ``o`` of
-        layer ``l >= 1`` becomes a copy of ``blocks[l][o]`` (weights, BatchNorm statistics and,
-        with ``optimizer``, optimizer state), to be trained separately from now on."""
-        if self.config.split_weights_epoch is None or self.is_split:
-            state = "already split" if self.is_split else "split_weights_epoch=None"
-            raise RuntimeError(f"split_weights needs a ChainSupernet built with split weights "
-                               f"that is not split yet; this one is {state}.")
-        for block, copies in zip(self.blocks[1:], self.copies):
-            for op, op_copies in zip(block, copies):
-                for c in op_copies:
-                    copy_state(op, c, optimizer)
-        self.split_done.fill_(1)
-
-    def before_epoch(self, epoch: int, optimizer: torch.optim.Optimizer) -> None:
-        """Called by :func:`~supernet.train.train` before epoch ``epoch`` (1-based): splits
-        the weights before epoch ``split_weights_epoch + 1``."""
-        e = self.config.split_weights_epoch
-        if e is not None and epoch > e and not self.is_split:
-            self.split_weights(optimizer)
+    def split_pairs(self) -> list[tuple[nn.Module, list[nn.Module]]]:
+        """``(blocks[l][o], copies[l - 1][o])`` for every option of the layers ``l >= 1``."""
+        return [(op, list(op_copies)) for block, copies in zip(self.blocks[1:], self.copies)
+                for op, op_copies in zip(block, copies)]
 
     def extract_subnet(self, arch) -> nn.Module:
         """``nn.Sequential(stem, chosen blocks, head, pool, classifier)`` with copied weights

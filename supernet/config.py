@@ -38,9 +38,10 @@ class SupernetConfig:
             ``D + 1`` selected ones summed; far fewer parameters).
         split_weights_epoch: split weights (Laube & Zell, ``D = 1``): train as a plain
             supernet for this many epochs, then copy every option's weights once per choice
-            of the previous layer and train the copies separately (chain spaces; ``None``,
-            the default: never). The split happens in :func:`supernet.train.train` before
-            epoch ``split_weights_epoch + 1``; 0 splits right at the start.
+            of the previous layer (NAS-Bench-201: of the previous edge into the same node)
+            and train the copies separately (``None``, the default: never). The split
+            happens in :func:`supernet.train.train` before epoch ``split_weights_epoch + 1``;
+            0 splits right at the start.
     """
 
     width_mult: float = 1.0
@@ -96,7 +97,6 @@ class SupernetConfig:
                             stem_stride=first.stride, cells_per_stage=None)
         elif isinstance(space, NASBench201Space):
             self._unused(space, "stem_stride")
-            self._unused(space, "split_weights_epoch")
             defaults = dict(input_resolution=32, in_channels=3, num_classes=space.num_classes,
                             stem_stride=None, cells_per_stage=5)
         else:

@@ -15,13 +15,16 @@ give each option weights that depend on the previous choices:
   computes what the plain one does.
 - **split weights** (``D = 1``): after training as a plain supernet for a while, copy every
   option once per choice of the previous layer and train the copies separately
-  (:func:`copy_state` copies weights, statistics and optimizer state).
+  (:meth:`~supernet.SuperNet.split_weights`; :func:`copy_state` copies weights, statistics and
+  optimizer state, so each copy goes on as the original would). The first layer (the first
+  edge into a node) has no previous choice and is not split.
 
 Chain supernets take "previous layers" literally. In a NAS-Bench-201 cell the previous choices
 of an edge are those of the edges that feed the same node and come before it in the cell order
 :data:`~archgraph.spaces.nasbench201.NB201_EDGES` (:func:`nb201_previous_edges`): nothing for
 ``0->1``, ``0->2`` and ``0->3``; ``0->2`` for ``1->2``; ``0->3`` for ``1->3``; ``1->3`` then
-``0->3`` for ``2->3``. So ``D = 3`` selects as ``D = 2`` there.
+``0->3`` for ``2->3``. So ``D = 3`` selects as ``D = 2`` there, and split weights copy the
+ops of ``1->2``, ``1->3`` and ``2->3`` (by the choice of ``0->2``, ``0->3`` and ``1->3``).
 
 Both are options of :class:`~supernet.SupernetConfig` (``bias_weights``, ``bias``,
 ``split_weights_epoch``), so every sampler, the training loop, checkpoints, BatchNorm

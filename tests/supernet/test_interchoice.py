@@ -86,7 +86,7 @@ def perturbed(net, g):
     """Non-zero biases and split copies that differ from their originals."""
     with torch.no_grad():
         for name, p in net.named_parameters():
-            if name.startswith(("biases.", "copies.")) or ".biases." in name:
+            if "biases." in name or "copies." in name:
                 p.add_(0.3 * torch.randn(p.shape, generator=g))
     return net
 
@@ -100,7 +100,9 @@ def perturbed(net, g):
                                    num_classes=4, cells_per_stage=1, bias_weights=2)),
     ("nasbench201", SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1,
                                    num_classes=4, cells_per_stage=1, bias_weights=1,
-                                   bias="shared")),
+                                   bias="shared", split_weights_epoch=0)),
+    ("nasbench201", SupernetConfig(width_mult=0.25, input_resolution=8, in_channels=1,
+                                   num_classes=4, cells_per_stage=1, split_weights_epoch=0)),
 ])
 def test_subnet_carries_biases_and_copies(tiny_space, space_name, config):
     space = tiny_space if space_name == "tiny" else get_search_space(space_name)
@@ -237,26 +239,23 @@ def test_bad_inter_choice_settings(kw, err, match):
         SupernetConfig(**kw)
 
 
-def test_nb201_refuses_split_weights(small_config):
-    cfg = SupernetConfig(**{**small_config.to_dict(), "split_weights_epoch": 2})
-    with pytest.raises(ValueError, match="'split_weights_epoch' parameter of SupernetConfig "
-                                         "does not apply to the 'nasbench201' space"):
-        build_supernet(get_search_space("nasbench201"), cfg)
-    with pytest.raises(RuntimeError, match="split_weights_epoch=None"):
-        build_supernet(get_search_space("macro"), small_config).split_weights()
+def test_split_weights_needs_the_option():
+    with pytest.raises(RuntimeError, match="ChainSupernet is built without split weights"):
+        build_supernet(get_search_space("macro")).split_weights()
 
 
-def test_checkpoint_evaluator_and_predictor_dataset(tiny_space, tiny_data, tmp_path):
-    from archgraph.datasets.predictor_dataset import build_predictor_dataset
-    from supernet.evaluator import SupernetEvaluator
-
-    cfg = SupernetConfig(num_classes=10, bias_weights=2, bias="shared", split_weights_epoch=1)
-    net = build_supernet(tiny_space, cfg, random_state=0)
-    ck = tmp_path / "ck.pt"
-    train(net, tiny_data, 2, sampler=UniformSampler(tiny_space, 0), batch_size=16,
-          checkpoint=ck, progress=False)
-    ev = SupernetEvaluator.from_checkpoint(tiny_space, ck, recal_batches=2)
-    assert ev.supernet.config == net.config and ev.supernet.is_split and same_weights(ev.supernet, net)
-    assert ev.metadata["config"]["split_weights_epoch"] == 1
-    table = build_predictor_dataset(tiny_space, ev, 4, tmp_path / "t.csv", progress=False)
-    assert len(table) == 4 and table["accuracy"].between(0, 100).all()
+def test_nb201_split_routes_by_the_previous_edge(small_config):
+    space = get_search_space("nasbench201")
+    net = build_supernet(space, SupernetConfig(**{**small_config.to_dict(),
+                                                  "split_weights_epoch": 0}))
+    cell = net.stages[0]
+    assert [len(c) for c in cell.copies] == [0, 0, 5, 0, 5, 5]
+    choices = (3, 2, 3, 1, 2, 3)  # edge 1->2 follows 0->2, 1->3 follows 0->3, 2->3 follows 1->3
+    assert all(cell.option(e, choices) is cell.edges[e][c] for e, c in enumerate(choices))
+    net.split_weights()
+    # op o of an edge whose previous edge chose p >= 1 is copies[e][o][p - 1]
+    assert cell.option(2, choices, True) is cell.copies[2][3][1]
+    assert cell.option(4, choices, True) is cell.copies[4][2][0]
+    assert cell.option(5, choices, True) is cell.copies[5][3][1]
+    assert cell.option(0, choices, True) is cell.edges[0][3]      # the first edge into node 1
+    assert cell.option(2, (3, 0, 3, 1, 2, 3), True) is cell.edges[2][3]  # previous choice 0
