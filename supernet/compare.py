@@ -36,11 +36,11 @@ from __future__ import annotations
 import json
 import resource
 import time
-from numbers import Real
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from multiprocessing import get_context
+from numbers import Real
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 
 from archgraph.metrics import (improvement_curve, kendall_tau, kendall_tau_within_bins,
                                pearson_r, precision_at_k, spearman_rho)
-from archgraph.spaces import get_search_space
+from archgraph.spaces import ProductSpace, Subspace, get_search_space
 from archgraph.utils.validation import check_int, check_one_of
 
 #: the shipped ground truth v2 (``bench/build_digits5v2_groundtruth.py``)
@@ -88,6 +88,21 @@ class GroundTruth:
                    for s in range(self.seeds.shape[1])]
         return {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
 
+    def restrict(self, space: ProductSpace) -> "GroundTruth":
+        """The ground truth of the architectures inside ``space`` (a subspace of its space,
+        e.g. :func:`drop_options`), in table order; variants compared on it train on
+        ``space`` only."""
+        if not isinstance(space, ProductSpace) or space.root.name != self.space.name:
+            raise ValueError(f"The 'space' parameter of GroundTruth.restrict must be a subspace "
+                             f"of the {self.space.name!r} space. Got "
+                             f"{getattr(space, 'name', type(space).__name__)!r} instead.")
+        inside = np.array([_inside(space, a) for a in self.archs])
+        if not inside.any():
+            raise ValueError("The 'space' parameter of GroundTruth.restrict holds none of the "
+                             "ground truth's architectures.")
+        return GroundTruth(space, [a for a, k in zip(self.archs, inside) if k],
+                           self.seeds[inside], self.flops[inside])
+
     def seed_agreement(self, bins: int = 4) -> dict[str, float]:
         """Mean pairwise Kendall tau between seeds, over the space and within FLOPs bins."""
         pairs = list(combinations(range(self.seeds.shape[1]), 2))
@@ -96,6 +111,31 @@ class GroundTruth:
                                    for a, b in pairs])),
             kendall_within_flops_bins=float(np.mean([kendall_tau_within_bins(
                 self.seeds[:, a], self.seeds[:, b], self.flops, bins) for a, b in pairs])))
+
+
+def _inside(space: ProductSpace, arch) -> bool:
+    try:
+        space.validate(arch)
+    except ValueError:
+        return False
+    return True
+
+
+def drop_options(space: ProductSpace, ops: Sequence[str] = ("identity",)) -> Subspace:
+    """The subspace of ``space`` (a root space) without the options named ``ops`` in any
+    layer: ``drop_options(space)`` is Laube & Zell's "only convolutions" setting, where the
+    cheap identity option, which needs no weights of its own, is gone."""
+    ops = [ops] if isinstance(ops, str) else list(ops)
+    keep = [[c for c, op in enumerate(options) if op not in ops] for options in space.options]
+    if not all(keep):
+        bad = next(l for l, k in enumerate(keep) if not k)
+        raise ValueError(f"The 'ops' parameter of drop_options would leave layer {bad} of "
+                         f"{space.name!r} without options (it has {list(space.options[bad])}). "
+                         f"Got {ops}.")
+    base = space.decode(np.array([[k[0] for k in keep]]))[0]
+    return Subspace(space, base, [((l,), [(c,) for c in k]) for l, k in enumerate(keep)],
+                    names=list(space.layer_names),
+                    option_names=[[space.options[l][c] for c in k] for l, k in enumerate(keep)])
 
 
 def load_groundtruth(path=None) -> GroundTruth:
@@ -312,13 +352,14 @@ class Comparison:
         plt.close(fig)
 
 
-def _run(name, variant, space_name, train_data, val_data, epochs, seed, recal_batches, reset_bn,
+def _run(name, variant, space, train_data, val_data, epochs, seed, recal_batches, reset_bn,
          archs):
-    """Train and evaluate one (variant, seed); in a worker process when ``jobs`` is set."""
+    """Train and evaluate one (variant, seed); in a worker process when ``jobs`` is set.
+    ``space`` is a registered space's name or a subspace."""
     from supernet.evaluator import SupernetEvaluator
 
     torch.set_num_threads(1)
-    space = get_search_space(space_name)
+    space = get_search_space(space) if isinstance(space, str) else space
     t0 = time.perf_counter()
     net = variant(space, train_data, epochs, seed)
     t1 = time.perf_counter()
@@ -342,7 +383,9 @@ def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
         variants: ``{name: variant}``, the first one the baseline of the relative figures.
             A variant is a picklable callable ``(space, train_data, epochs, seed) ->
             supernet`` (a module-level function or a ``functools.partial`` of one).
-        truth: the ground truth (:func:`load_groundtruth`).
+        truth: the ground truth (:func:`load_groundtruth`), or its restriction to a
+            subspace (:meth:`GroundTruth.restrict`, e.g. to :func:`drop_options`), whose
+            variants then train and are ranked on that subspace only.
         train_data, val_data: the supernets' training data and the data of their estimates.
         seeds: seeds of the supernets (initialization, data order, paths).
         epochs: training budget in passes over ``train_data``.
@@ -373,7 +416,8 @@ def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
     if jobs is not None:
         jobs = check_int(jobs, "jobs", owner, low=1)
     archs = [truth.space.to_str(a) for a in truth.archs]
-    tasks = [(name, v, truth.space.name, train_data, val_data, epochs, s, recal_batches,
+    space = truth.space if isinstance(truth.space, Subspace) else truth.space.name
+    tasks = [(name, v, space, train_data, val_data, epochs, s, recal_batches,
               reset_bn, archs) for name, v in variants.items() for s in seeds]
     if jobs is None:
         results = (_run(*t) for t in tasks)

@@ -9,8 +9,10 @@ import torch
 from torch.utils.data import Subset
 
 from archgraph.spaces import get_search_space
+from supernet import build_supernet
 from supernet.compare import (GroundTruth, bias, compare_supernets, curve_fractions,
-                              load_groundtruth, ranking_report, split_weights, uniform)
+                              drop_options, load_groundtruth, ranking_report, split_weights,
+                              uniform)
 from supernet.data import load_perturbed_digits
 
 
@@ -158,3 +160,32 @@ def test_split_weights_variant_splits_at_its_share_of_training(space):
     with pytest.raises(ValueError, match="'sampler' parameter of bias must be one of 'uniform', "
                                          "'strict_fair'"):
         bias(space, train, 1, 0, sampler="fair")
+
+
+def test_only_convolutions_subspace(space):
+    convs = drop_options(space)
+    assert convs.num_options == (2,) * 5 and len(convs) == 32
+    assert all("identity" not in o for o in convs.options)
+    truth = small_truth(space, n=40)
+    sub_truth = truth.restrict(convs)
+    kept = [a for a in truth.archs if 0 not in a.choices]  # option 0 is the identity
+    assert sub_truth.archs == kept and len(sub_truth.flops) == len(kept) > 0
+    train = Subset(load_perturbed_digits("train"), range(128))
+    val = Subset(load_perturbed_digits("val"), range(64))
+    result = compare_supernets({"u": uniform}, sub_truth, train, val, seeds=(0,), epochs=1,
+                               recal_batches=1, progress=False)
+    assert result.estimates["u", 0].shape == (len(kept),)
+    # a variant trained on the subspace never touches the identity options
+    net = uniform(convs, train, 1, 0)
+    fresh = build_supernet(convs, random_state=0)
+    assert net.space is convs
+    assert all(torch.equal(p, q) for p, q in zip(net.blocks[0][0].parameters(),
+                                                 fresh.blocks[0][0].parameters()))
+    assert any(not all(torch.equal(p, q) for p, q in zip(net.blocks[0][o].parameters(),
+                                                         fresh.blocks[0][o].parameters()))
+               for o in (1, 2))  # two steps: one or both convolutions trained
+    with pytest.raises(ValueError, match="would leave layer 0 of 'digits5v2' without options"):
+        drop_options(space, space.options[0])
+    with pytest.raises(ValueError, match="'space' parameter of GroundTruth.restrict must be a "
+                                         "subspace of the 'digits5v2' space. Got 'macro'"):
+        truth.restrict(get_search_space("macro"))
