@@ -92,10 +92,13 @@ class GroundTruth:
         """The ground truth of the architectures inside ``space`` (a subspace of its space,
         e.g. :func:`drop_options`), in table order; variants compared on it train on
         ``space`` only."""
-        if not isinstance(space, ProductSpace) or space.root.name != self.space.name:
+        if not isinstance(space, ProductSpace):
+            raise TypeError(f"The 'space' parameter of GroundTruth.restrict must be a subspace "
+                            f"of the {self.space.name!r} space. Got {type(space).__name__} "
+                            f"instead.")
+        if space.root.name != self.space.name:
             raise ValueError(f"The 'space' parameter of GroundTruth.restrict must be a subspace "
-                             f"of the {self.space.name!r} space. Got "
-                             f"{getattr(space, 'name', type(space).__name__)!r} instead.")
+                             f"of the {self.space.name!r} space. Got {space.name!r} instead.")
         inside = np.array([_inside(space, a) for a in self.archs])
         if not inside.any():
             raise ValueError("The 'space' parameter of GroundTruth.restrict holds none of the "
@@ -266,7 +269,7 @@ def split_weights(space, train_data: Dataset, epochs: int, seed: int, *, at: flo
         raise ValueError(f"The 'at' parameter of split_weights must be a float in [0, 1) (the "
                          f"share of training before the split). Got {at!r} instead.")
     cls = _sampler_class(sampler, "split_weights")
-    config = SupernetConfig(split_weights_epoch=int(round(at * epochs)))
+    config = SupernetConfig(split_weights_epoch=round(at * epochs))
     return _train_plain(space, train_data, epochs, seed, cls, train_kwargs, config)
 
 
@@ -364,7 +367,8 @@ def _run(name, variant, space, train_data, val_data, epochs, seed, recal_batches
     net = variant(space, train_data, epochs, seed)
     t1 = time.perf_counter()
     est = SupernetEvaluator(net, train_data, val_data, recal_batches=recal_batches,
-                            reset_bn=reset_bn, random_state=seed).evaluate([space.from_str(a) for a in archs])
+                            reset_bn=reset_bn, random_state=seed).evaluate(
+                                [space.from_str(a) for a in archs])
     t2 = time.perf_counter()
     return dict(variant=name, seed=seed, train_seconds=t1 - t0, eval_seconds=t2 - t1,
                 parameters=sum(p.numel() for p in net.parameters()),

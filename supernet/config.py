@@ -76,11 +76,6 @@ class SupernetConfig:
         if self.split_weights_epoch is not None:
             check_int(self.split_weights_epoch, "split_weights_epoch", owner, low=0)
 
-    @property
-    def inter_choice(self) -> bool:
-        """Whether the supernet has inter-choice dependent weights (bias or split)."""
-        return bool(self.bias_weights) or self.split_weights_epoch is not None
-
     @classmethod
     def published(cls, space: SearchSpace) -> "SupernetConfig":
         """The published network of ``space``, every field filled in."""

@@ -51,6 +51,10 @@ class InterChoiceBias(nn.Module):
             vector per combination; ``"shared"``: :attr:`weights`, ``d + 1`` tensors
             ``[O_{l-k}, channels]``, one vector per offset ``k`` and choice, summed.
 
+    The vectors of a layer live in one tensor (one per offset for ``"shared"``), so a step
+    gives the unselected vectors a zero gradient rather than none: SGD's momentum and weight
+    decay keep moving them, as they would a bias of a plain network that a batch does not use.
+
     Shapes: ``forward(x, history)``: ``[B, channels, H, W] -> [B, channels, H, W]``, with
     ``history = (c_l, c_{l-1}, ..., c_{l-d})``.
     """

@@ -5,7 +5,7 @@ import torch
 from archgraph.spaces import ChoiceArch, get_search_space
 from supernet import SupernetConfig, build_supernet
 from archgraph.spaces.nasbench201 import NB201_OPS
-from supernet.interchoice import ChannelBias, nb201_previous_edges
+from supernet.interchoice import ChannelBias, InterChoiceBias, nb201_previous_edges
 from supernet.samplers import StrictFairSampler, UniformSampler
 from supernet.train import train
 
@@ -131,6 +131,14 @@ def test_subnet_carries_biases_and_copies(tiny_space, space_name, config):
         assert sum(p.numel() for p in sub.parameters()) == sum(
             p.numel() for p in plain.extract_subnet(arch).parameters()) + sum(
             m.bias.numel() for m in biases)
+
+
+def test_bias_history_must_fit():
+    b = InterChoiceBias(4, (3, 3), "joint")
+    assert b.vector((2, 1)).shape == (4,)
+    with pytest.raises(ValueError, match=r"'history' parameter of InterChoiceBias.vector must "
+                                         r"hold 2 choices .*Got \(2,\)"):
+        b.vector((2,))
 
 
 def test_nb201_previous_edges_are_earlier_edges_into_the_same_node():
