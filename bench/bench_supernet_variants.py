@@ -9,8 +9,17 @@ supernets, Few-Shot NAS (exhaustive split of one layer), random balanced splits 
 (gradient-matching min-cut splits, B=2, 1 and 2 splits), FLOPs alone, and the noise ceiling of
 the ground truth. Writes ``bench/results/supernet_variants.{md,json,png}``.
 
-    python bench/bench_supernet_variants.py --jobs 2            # full run
-    python bench/bench_supernet_variants.py --quick             # smoke run
+``--inter-choice`` compares instead the inter-choice dependent weights of Laube & Zell: plain
+uniform, bias weights D=1/2/3 (joint and shared) and split weights at 50/70/80 % of training,
+with the paper's BatchNorm recalibration (20 batches, statistics not reset);
+``--only-convolutions`` restricts the space and the ground truth to the 32 architectures
+without the identity option (the paper's "only convolutions" setting). Writes
+``bench/results/interchoice[_convs].{md,json,png}``.
+
+    python bench/bench_supernet_variants.py --jobs 2                          # full run
+    python bench/bench_supernet_variants.py --quick                           # smoke run
+    python bench/bench_supernet_variants.py --inter-choice --jobs 2
+    python bench/bench_supernet_variants.py --inter-choice --only-convolutions --jobs 2
 """
 from __future__ import annotations
 
@@ -21,7 +30,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from supernet.compare import compare_supernets, load_groundtruth, strict_fair, uniform
+from supernet.compare import (bias, compare_supernets, drop_options, load_groundtruth,
+                              split_weights, strict_fair, uniform)
+from supernet.evaluator import PAPER_RECALIBRATION
 from supernet.data import load_perturbed_digits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +54,16 @@ def variants() -> dict:
     return out
 
 
+def inter_choice_variants() -> dict:
+    """Plain uniform (the baseline), bias weights and split weights (Laube & Zell)."""
+    out = {"uniform (SPOS)": uniform}
+    out.update({f"bias D={d} {k}": partial(bias, depth=d, kind=k)
+                for d in (1, 2, 3) for k in ("joint", "shared")})
+    out.update({f"split at {round(100 * a)}%": partial(split_weights, at=a)
+                for a in (0.5, 0.7, 0.8)})
+    return out
+
+
 def markdown(table: pd.DataFrame) -> list[str]:
     """Rows of a Markdown table of ``table`` (index first), floats to 3 decimals."""
     cells = [[str(i)] + [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
@@ -57,16 +78,25 @@ def main(argv=None) -> None:
     p.add_argument("--epochs", type=int, default=40, help="training budget (passes over data)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (one thread each)")
     p.add_argument("--groundtruth", default=None, help="ground-truth CSV (default: shipped v2)")
+    p.add_argument("--inter-choice", action="store_true",
+                   help="compare Laube & Zell's bias and split weights instead")
+    p.add_argument("--only-convolutions", action="store_true",
+                   help="restrict space and ground truth to architectures without identity")
     args = p.parse_args(argv)
     truth = load_groundtruth(args.groundtruth)
-    chosen = variants()
+    name = "interchoice" if args.inter_choice else "supernet_variants"
+    if args.only_convolutions:
+        truth = truth.restrict(drop_options(truth.space))
+        name += "_convs"
+    chosen = inter_choice_variants() if args.inter_choice else variants()
+    recal = PAPER_RECALIBRATION if args.inter_choice else {}
     seeds, epochs = (0, 1, 2), args.epochs
     if args.quick:
         chosen = dict(list(chosen.items())[:2])
         seeds, epochs = (0,), 1
     result = compare_supernets(chosen, truth, load_perturbed_digits("train"),
                                load_perturbed_digits("val"), seeds=seeds, epochs=epochs,
-                               jobs=args.jobs)
+                               jobs=args.jobs, **recal)
     summary = result.summary()
     consistency = result.self_consistency().set_index("variant")
     cols = ["kendall", "kendall_std", "spearman", "kendall_within_flops_bins",
@@ -74,11 +104,12 @@ def main(argv=None) -> None:
             "train_time_vs_first", "parameters_vs_first", "peak_rss_vs_first"]
     table = summary.reindex(columns=cols).join(consistency.add_prefix("seeds_"))
     agreement = truth.seed_agreement()
-    text = [f"epochs (passes over 1,198 training images) = {epochs}, seeds = {list(seeds)}; "
+    text = [f"epochs (passes over 1,198 training images) = {epochs}, seeds = {list(seeds)}, "
+            f"{len(truth.archs)} architectures, recalibration {recal or 'default'}; "
             f"ground truth: mean pairwise Kendall between its seeds {agreement['kendall']:.3f} "
             f"(within FLOPs quartiles {agreement['kendall_within_flops_bins']:.3f})", "",
             *markdown(table)]
-    out = RESULTS / ("supernet_variants_quick" if args.quick else "supernet_variants")
+    out = RESULTS / (name + ("_quick" if args.quick else ""))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text("\n".join(text) + "\n")
     out.with_suffix(".json").write_text(json.dumps(

@@ -30,9 +30,14 @@ how much their options disagree on the shared weights' gradients (Hu et al., ICL
 (Zhao et al., ICML 2021), :func:`fine_tune_split` fine-tunes each copy on its own partition with
 :func:`train`, and the split supernet goes to :class:`SupernetEvaluator` like any other.
 
+Inter-choice dependent weights (Laube & Zell, :mod:`supernet.interchoice`) are options of the
+config: ``SupernetConfig(bias_weights=D, bias="joint" | "shared")`` adds biases selected by a
+layer's choice and the ``D`` previous ones, ``SupernetConfig(split_weights_epoch=E)`` copies
+every option per choice of the previous layer after epoch ``E``.
+
 Modules, lowest first (each imports only from its own level or below): the generic parts
-``ops``, ``samplers``, ``config``, ``data``, ``distributed``, ``bn_recal``, ``checkpoint``,
-``train`` and the base class ``supernet``; the kinds of supernet ``chain_supernet``,
+``ops``, ``interchoice``, ``samplers``, ``config``, ``data``, ``distributed``, ``bn_recal``,
+``checkpoint``, ``train`` and the base class ``supernet``; the kinds of supernet ``chain_supernet``,
 ``nb201_supernet``; the factory :func:`build_supernet` (``factory``); the evaluators
 ``evaluator``, ``standalone``, ``similarity``; the split supernets ``gm_nas`` (GM-NAS trees of
 sub-supernets, successive-halving selection) and ``splitting`` (Few-Shot NAS); the comparison

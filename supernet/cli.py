@@ -42,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=64, help="batch size per process")
     p.add_argument("--lr", type=float, default=0.05, help="initial SGD learning rate")
     p.add_argument("--width-mult", type=float, default=1.0, help="channel multiplier")
+    p.add_argument("--bias-weights", type=int, default=0, metavar="D",
+                   help="inter-choice bias weights of depth D in 1..3 (Laube & Zell; default 0: "
+                        "none)")
+    p.add_argument("--bias", choices=("joint", "shared"), default="joint",
+                   help="bias vector per combination of choices (joint) or per choice and "
+                        "offset, summed (shared)")
+    p.add_argument("--split-weights-epoch", type=int, default=None, metavar="E",
+                   help="split weights: copy every option per choice of the previous layer "
+                        "after epoch E (Laube & Zell)")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="in [0, 1)")
     p.add_argument("--stop-after", type=int, default=None,
                    help="stop after this epoch (resume later with the same command)")
@@ -53,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         space = get_search_space(check_one_of(args.space, "--space", list_search_spaces(), PROG))
         config = SupernetConfig(width_mult=args.width_mult, input_resolution=8, in_channels=1,
-                                num_classes=10)
+                                num_classes=10, bias_weights=args.bias_weights, bias=args.bias,
+                                split_weights_epoch=args.split_weights_epoch)
         net = build_supernet(space, config, random_state=args.seed)
         sampler = (UniformSampler if args.sampler == "uniform" else StrictFairSampler)(
             space, args.seed)

@@ -20,6 +20,12 @@ Next to every figure stands the ground truth's own *noise ceiling*: how well one
 ranks the mean of the others (:meth:`GroundTruth.noise_ceiling`). No estimate of a noisy truth
 is expected to score above it.
 
+The variants: :func:`uniform` (SPOS) and :func:`strict_fair` (FairNAS), and the inter-choice
+dependent weights of Laube & Zell (:mod:`supernet.interchoice`) on uniform or strict-fair
+sampling: :func:`bias` (bias weights of depth 1-3, joint or shared) and :func:`split_weights`
+(split at a share of training), each fixed with ``functools.partial``. Their paper's BatchNorm
+recalibration is ``recal_batches=20, reset_bn=False``.
+
 >>> truth = load_groundtruth()                       # data/digits5v2_groundtruth.csv
 >>> result = compare_supernets({"uniform": uniform, "strict-fair": strict_fair}, truth,
 ...                            load_perturbed_digits("train"), load_perturbed_digits("val"))
@@ -34,6 +40,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from multiprocessing import get_context
+from numbers import Real
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -45,8 +52,8 @@ from tqdm.auto import tqdm
 
 from archgraph.metrics import (improvement_curve, kendall_tau, kendall_tau_within_bins,
                                pearson_r, precision_at_k, spearman_rho)
-from archgraph.spaces import get_search_space
-from archgraph.utils.validation import check_int
+from archgraph.spaces import ProductSpace, Subspace, get_search_space
+from archgraph.utils.validation import check_int, check_one_of
 
 #: the shipped ground truth v2 (``bench/build_digits5v2_groundtruth.py``)
 GROUNDTRUTH = Path(__file__).resolve().parents[1] / "data" / "digits5v2_groundtruth.csv"
@@ -81,6 +88,24 @@ class GroundTruth:
                    for s in range(self.seeds.shape[1])]
         return {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
 
+    def restrict(self, space: ProductSpace) -> "GroundTruth":
+        """The ground truth of the architectures inside ``space`` (a subspace of its space,
+        e.g. :func:`drop_options`), in table order; variants compared on it train on
+        ``space`` only."""
+        if not isinstance(space, ProductSpace):
+            raise TypeError(f"The 'space' parameter of GroundTruth.restrict must be a subspace "
+                            f"of the {self.space.name!r} space. Got {type(space).__name__} "
+                            f"instead.")
+        if space.root.name != self.space.name:
+            raise ValueError(f"The 'space' parameter of GroundTruth.restrict must be a subspace "
+                             f"of the {self.space.name!r} space. Got {space.name!r} instead.")
+        inside = np.array([_inside(space, a) for a in self.archs])
+        if not inside.any():
+            raise ValueError("The 'space' parameter of GroundTruth.restrict holds none of the "
+                             "ground truth's architectures.")
+        return GroundTruth(space, [a for a, k in zip(self.archs, inside) if k],
+                           self.seeds[inside], self.flops[inside])
+
     def seed_agreement(self, bins: int = 4) -> dict[str, float]:
         """Mean pairwise Kendall tau between seeds, over the space and within FLOPs bins."""
         pairs = list(combinations(range(self.seeds.shape[1]), 2))
@@ -89,6 +114,31 @@ class GroundTruth:
                                    for a, b in pairs])),
             kendall_within_flops_bins=float(np.mean([kendall_tau_within_bins(
                 self.seeds[:, a], self.seeds[:, b], self.flops, bins) for a, b in pairs])))
+
+
+def _inside(space: ProductSpace, arch) -> bool:
+    try:
+        space.validate(arch)
+    except ValueError:
+        return False
+    return True
+
+
+def drop_options(space: ProductSpace, ops: Sequence[str] = ("identity",)) -> Subspace:
+    """The subspace of ``space`` (a root space) without the options named ``ops`` in any
+    layer: ``drop_options(space)`` is Laube & Zell's "only convolutions" setting, where the
+    cheap identity option, which needs no weights of its own, is gone."""
+    ops = [ops] if isinstance(ops, str) else list(ops)
+    keep = [[c for c, op in enumerate(options) if op not in ops] for options in space.options]
+    if not all(keep):
+        bad = next(l for l, k in enumerate(keep) if not k)
+        raise ValueError(f"The 'ops' parameter of drop_options would leave layer {bad} of "
+                         f"{space.name!r} without options (it has {list(space.options[bad])}). "
+                         f"Got {ops}.")
+    base = space.decode(np.array([[k[0] for k in keep]]))[0]
+    return Subspace(space, base, [((l,), [(c,) for c in k]) for l, k in enumerate(keep)],
+                    names=list(space.layer_names),
+                    option_names=[[space.options[l][c] for c in k] for l, k in enumerate(keep)])
 
 
 def load_groundtruth(path=None) -> GroundTruth:
@@ -171,14 +221,56 @@ def strict_fair(space, train_data: Dataset, epochs: int, seed: int, **train_kwar
     return _train_plain(space, train_data, epochs, seed, StrictFairSampler, train_kwargs)
 
 
-def _train_plain(space, train_data, epochs, seed, sampler_cls, train_kwargs):
+def _train_plain(space, train_data, epochs, seed, sampler_cls, train_kwargs, config=None):
     from supernet.factory import build_supernet
     from supernet.train import train
 
-    net = build_supernet(space, random_state=seed)
+    net = build_supernet(space, config, random_state=seed)
     train(net, train_data, epochs, sampler=sampler_cls(space, seed), random_state=seed,
           progress=False, **train_kwargs)
     return net
+
+
+# ---------------------------------------------------------------- inter-choice weights
+
+
+def _sampler_class(sampler: str, owner: str):
+    from supernet.samplers import StrictFairSampler, UniformSampler
+
+    classes = {"uniform": UniformSampler, "strict_fair": StrictFairSampler}
+    return classes[check_one_of(sampler, "sampler", classes, owner)]
+
+
+def bias(space, train_data: Dataset, epochs: int, seed: int, *, depth: int = 1,
+         kind: str = "joint", sampler: str = "uniform", **train_kwargs):
+    """Variant: inter-choice bias weights (Laube & Zell), ``epochs`` epochs: the published
+    supernet with ``SupernetConfig(bias_weights=depth, bias=kind)`` (see
+    :mod:`supernet.interchoice`), trained with ``sampler`` (``"uniform"`` or
+    ``"strict_fair"``). Fix the options with ``functools.partial(bias, depth=2,
+    kind="shared")``."""
+    from supernet.config import BIAS_KINDS, SupernetConfig
+
+    depth = check_int(depth, "depth", "bias", low=1, high=3)
+    kind = check_one_of(kind, "kind", BIAS_KINDS, "bias")
+    cls = _sampler_class(sampler, "bias")
+    return _train_plain(space, train_data, epochs, seed, cls, train_kwargs,
+                        SupernetConfig(bias_weights=depth, bias=kind))
+
+
+def split_weights(space, train_data: Dataset, epochs: int, seed: int, *, at: float = 0.5,
+                  sampler: str = "uniform", **train_kwargs):
+    """Variant: inter-choice split weights (Laube & Zell, ``D = 1``): a plain supernet for
+    the first ``round(at * epochs)`` epochs, then split (every option copied once per choice
+    of the previous layer) for the rest of the ``epochs``; ``at`` in ``[0, 1)``.
+    ``functools.partial(split_weights, at=0.7)`` splits at 70 % of training."""
+    from supernet.config import SupernetConfig
+
+    if not isinstance(at, Real) or isinstance(at, bool) or not 0 <= at < 1:
+        raise ValueError(f"The 'at' parameter of split_weights must be a float in [0, 1) (the "
+                         f"share of training before the split). Got {at!r} instead.")
+    cls = _sampler_class(sampler, "split_weights")
+    config = SupernetConfig(split_weights_epoch=round(at * epochs))
+    return _train_plain(space, train_data, epochs, seed, cls, train_kwargs, config)
 
 
 # ---------------------------------------------------------------- the harness
@@ -263,17 +355,20 @@ class Comparison:
         plt.close(fig)
 
 
-def _run(name, variant, space_name, train_data, val_data, epochs, seed, recal_batches, archs):
-    """Train and evaluate one (variant, seed); in a worker process when ``jobs`` is set."""
+def _run(name, variant, space, train_data, val_data, epochs, seed, recal_batches, reset_bn,
+         archs):
+    """Train and evaluate one (variant, seed); in a worker process when ``jobs`` is set.
+    ``space`` is a registered space's name or a subspace."""
     from supernet.evaluator import SupernetEvaluator
 
     torch.set_num_threads(1)
-    space = get_search_space(space_name)
+    space = get_search_space(space) if isinstance(space, str) else space
     t0 = time.perf_counter()
     net = variant(space, train_data, epochs, seed)
     t1 = time.perf_counter()
     est = SupernetEvaluator(net, train_data, val_data, recal_batches=recal_batches,
-                            random_state=seed).evaluate([space.from_str(a) for a in archs])
+                            reset_bn=reset_bn, random_state=seed).evaluate(
+                                [space.from_str(a) for a in archs])
     t2 = time.perf_counter()
     return dict(variant=name, seed=seed, train_seconds=t1 - t0, eval_seconds=t2 - t1,
                 parameters=sum(p.numel() for p in net.parameters()),
@@ -282,7 +377,8 @@ def _run(name, variant, space_name, train_data, val_data, epochs, seed, recal_ba
 
 def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
                       train_data: Dataset, val_data: Dataset, *, seeds: Sequence[int] = (0, 1, 2),
-                      epochs: int = 30, recal_batches: int | None = 10, bins: int = 4,
+                      epochs: int = 30, recal_batches: int | None = 10,
+                      reset_bn: bool = True, bins: int = 4,
                       jobs: int | None = None, progress: bool = True) -> Comparison:
     """Train every variant with every seed at the budget of ``epochs`` and rank its estimates
     of all architectures of ``truth`` against the ground truth (see the module docstring).
@@ -291,11 +387,15 @@ def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
         variants: ``{name: variant}``, the first one the baseline of the relative figures.
             A variant is a picklable callable ``(space, train_data, epochs, seed) ->
             supernet`` (a module-level function or a ``functools.partial`` of one).
-        truth: the ground truth (:func:`load_groundtruth`).
+        truth: the ground truth (:func:`load_groundtruth`), or its restriction to a
+            subspace (:meth:`GroundTruth.restrict`, e.g. to :func:`drop_options`), whose
+            variants then train and are ranked on that subspace only.
         train_data, val_data: the supernets' training data and the data of their estimates.
         seeds: seeds of the supernets (initialization, data order, paths).
         epochs: training budget in passes over ``train_data``.
         recal_batches: BatchNorm recalibration batches per architecture (``None``: none).
+        reset_bn: reset the statistics before recalibrating (see
+            :class:`~supernet.SupernetEvaluator`; Laube & Zell: 20 batches, no reset).
         bins: FLOPs quantile bins of the within-bin Kendall tau.
         jobs: worker processes (one thread each); ``None`` runs in this process (its peak
             memory is then that of this process).
@@ -320,8 +420,9 @@ def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
     if jobs is not None:
         jobs = check_int(jobs, "jobs", owner, low=1)
     archs = [truth.space.to_str(a) for a in truth.archs]
-    tasks = [(name, v, truth.space.name, train_data, val_data, epochs, s, recal_batches, archs)
-             for name, v in variants.items() for s in seeds]
+    space = truth.space if isinstance(truth.space, Subspace) else truth.space.name
+    tasks = [(name, v, space, train_data, val_data, epochs, s, recal_batches,
+              reset_bn, archs) for name, v in variants.items() for s in seeds]
     if jobs is None:
         results = (_run(*t) for t in tasks)
     else:

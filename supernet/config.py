@@ -5,6 +5,7 @@ import numbers
 from dataclasses import asdict, dataclass, replace
 
 from archgraph.spaces import ChainSpace, SearchSpace
+from archgraph.utils import check_int, check_one_of
 from archgraph.spaces.nasbench201 import NASBench201Space
 
 
@@ -27,6 +28,20 @@ class SupernetConfig:
         stem_stride: stride of the first stem convolution (chain spaces; published: the
             space's). 1 keeps small images from shrinking before the searchable layers.
         cells_per_stage: NAS-Bench-201 cells per stage (published: 5).
+        bias_weights: ``D`` of the inter-choice bias weights (Laube & Zell, "Inter-choice
+            dependent super-network weights"): before the chosen option of a layer receives its
+            input, a learned per-channel bias selected by its choice and the choices of the
+            ``D`` layers before it is added (:mod:`supernet.interchoice`). 0 (default): none;
+            at most 3, as in the paper.
+        bias: how the bias is selected: ``"joint"`` (one vector per combination of the
+            ``D + 1`` choices) or ``"shared"`` (one vector per layer, offset and choice, the
+            ``D + 1`` selected ones summed; far fewer parameters).
+        split_weights_epoch: split weights (Laube & Zell, ``D = 1``): train as a plain
+            supernet for this many epochs, then copy every option's weights once per choice
+            of the previous layer (NAS-Bench-201: of the previous edge into the same node)
+            and train the copies separately (``None``, the default: never). The split
+            happens in :func:`supernet.train.train` before epoch ``split_weights_epoch + 1``;
+            0 splits right at the start.
     """
 
     width_mult: float = 1.0
@@ -35,6 +50,9 @@ class SupernetConfig:
     num_classes: int | None = None
     stem_stride: int | None = None
     cells_per_stage: int | None = None
+    bias_weights: int = 0
+    bias: str = "joint"
+    split_weights_epoch: int | None = None
 
     def __post_init__(self):
         owner = "SupernetConfig"
@@ -49,6 +67,14 @@ class SupernetConfig:
                                   or v < 1):
                 raise ValueError(f"The '{name}' parameter of {owner} must be None or an int "
                                  f"in [1, inf). Got {v!r} instead.")
+        check_int(self.bias_weights, "bias_weights", owner, low=0, high=3)
+        check_one_of(self.bias, "bias", BIAS_KINDS, owner)
+        if self.bias != "joint" and not self.bias_weights:
+            raise ValueError(f"The 'bias' parameter of {owner} applies with bias weights only; "
+                             f"set 'bias_weights' to 1, 2 or 3. Got bias={self.bias!r} with "
+                             f"bias_weights=0.")
+        if self.split_weights_epoch is not None:
+            check_int(self.split_weights_epoch, "split_weights_epoch", owner, low=0)
 
     @classmethod
     def published(cls, space: SearchSpace) -> "SupernetConfig":
@@ -82,5 +108,17 @@ class SupernetConfig:
                              f"{space.name!r} space; leave it None. Got {getattr(self, field)!r}.")
 
     def to_dict(self) -> dict:
-        """Plain dict of the fields (for checkpoints and tables)."""
-        return asdict(self)
+        """Plain dict of the fields (for checkpoints and tables). The inter-choice fields
+        appear only when set, so the checkpoints of plain supernets written before they
+        existed still resume (their fingerprints are unchanged)."""
+        d = asdict(self)
+        for name, off in INTER_CHOICE_DEFAULTS.items():
+            if d[name] == off:
+                del d[name]
+        return d
+
+
+#: how inter-choice bias vectors are selected (see :class:`SupernetConfig`)
+BIAS_KINDS = ("joint", "shared")
+#: the inter-choice fields and their "off" values, left out of :meth:`SupernetConfig.to_dict`
+INTER_CHOICE_DEFAULTS = dict(bias_weights=0, bias="joint", split_weights_epoch=None)

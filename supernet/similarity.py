@@ -107,8 +107,8 @@ def option_features(supernet: SuperNet, data: Dataset, arch: ChoiceArch | None =
     try:
         for _, (x, _y) in zip(range(num_batches), loader):
             h = [supernet.stem(x)]                           # h[l]: input of layer l
-            for block, c in zip(supernet.blocks, path):
-                h.append(block[c](h[-1]))                    # [B, C_l, R_l, R_l]
+            for l in range(len(path)):
+                h.append(supernet.layer(l, h[-1], path))     # [B, C_l, R_l, R_l]
             for out, f in zip(feats, layers):
                 parent_layers, opts = factors[f]
                 for per_option, opt in zip(out, opts):
@@ -117,7 +117,7 @@ def option_features(supernet: SuperNet, data: Dataset, arch: ChoiceArch | None =
                         choices[l] = c
                     y = h[min(parent_layers)]
                     for l in range(min(parent_layers), max(parent_layers) + 1):
-                        y = supernet.blocks[l][choices[l]](y)
+                        y = supernet.layer(l, y, choices)
                     per_option.append(y.mean(dim=(2, 3)))     # [B, C_l]
     finally:
         supernet.train(was_training)

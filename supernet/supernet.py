@@ -7,6 +7,7 @@ from torch import nn
 
 from archgraph.spaces import ProductSpace
 from supernet.config import SupernetConfig
+from supernet.interchoice import copy_state
 
 
 class SuperNet(nn.Module):
@@ -86,6 +87,40 @@ class SuperNet(nn.Module):
 
     def forward(self, x: torch.Tensor, arch) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    # ------------------------------------------------ split weights (supernet.interchoice)
+
+    def split_pairs(self) -> list[tuple[nn.Module, list[nn.Module]]]:  # pragma: no cover
+        """``(option, its copies)`` for every option split by :meth:`split_weights` (the kinds
+        with split weights; built when ``config.split_weights_epoch`` is set)."""
+        raise NotImplementedError
+
+    @property
+    def is_split(self) -> bool:
+        """Whether the split weights have been split (:meth:`split_weights`)."""
+        return hasattr(self, "split_done") and bool(self.split_done)
+
+    @torch.no_grad()
+    def split_weights(self, optimizer: torch.optim.Optimizer | None = None) -> None:
+        """Split the weights (config ``split_weights_epoch``): every copy of an option
+        (:meth:`split_pairs`) becomes a copy of it (weights, BatchNorm statistics and, with
+        ``optimizer``, optimizer state), to be trained separately from now on."""
+        if not hasattr(self, "split_done") or self.is_split:
+            state = "already split" if self.is_split else "built without split weights"
+            raise RuntimeError(f"split_weights needs a supernet built with split weights "
+                               f"(SupernetConfig(split_weights_epoch=...)) that is not split "
+                               f"yet; this {type(self).__name__} is {state}.")
+        for op, copies in self.split_pairs():
+            for c in copies:
+                copy_state(op, c, optimizer)
+        self.split_done.fill_(1)
+
+    def before_epoch(self, epoch: int, optimizer: torch.optim.Optimizer) -> None:
+        """Called by :func:`~supernet.train.train` before epoch ``epoch`` (1-based): splits
+        split weights before epoch ``config.split_weights_epoch + 1``."""
+        e = self.config.split_weights_epoch
+        if e is not None and epoch > e and hasattr(self, "split_done") and not self.is_split:
+            self.split_weights(optimizer)
 
     def extract_subnet(self, arch) -> nn.Module:  # pragma: no cover
         """A stand-alone module computing ``forward(x, arch)`` with copies of the weights."""

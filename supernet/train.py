@@ -44,6 +44,10 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     include those of every param group of the optimizer (``lr``, ``momentum``, ``betas``,
     ...), also of a user-supplied one.
 
+    A model with a ``before_epoch(epoch, optimizer)`` method has it called before each epoch
+    (1-based), also after a resume: a supernet with split weights splits there
+    (:meth:`~supernet.chain_supernet.ChainSupernet.before_epoch`).
+
     Data: images and labels must fit the model's ``config`` (``ValueError``); they are checked
     up front where the labels are at hand (see :func:`supernet.data.check_dataset`), else in
     each batch before it is used.
@@ -158,6 +162,8 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
                unit="epoch")
     with synced_batchnorm(model) if world > 1 else contextlib.nullcontext():
         for epoch in bar:
+            if hasattr(model, "before_epoch"):  # e.g. split weights (supernet.interchoice)
+                model.before_epoch(epoch + 1, opt)
             history.append(_epoch(epoch + 1, model, loader, sampler, opt, sched, criterion,
                                   device, len(train_data), batch_size * world, world, config))
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}",

@@ -33,6 +33,17 @@ def test_trains_a_checkpoint_that_dataset_build_reads(tmp_path, capsys):
     assert "different training setup" in capsys.readouterr().err
 
 
+def test_inter_choice_weights(tmp_path):
+    ck = tmp_path / "sn.pt"
+    args = ["--bias-weights", "2", "--bias", "shared", "--split-weights-epoch", "0"]
+    assert main(TINY + ["--checkpoint", str(ck)] + args) == 0
+    state = load_checkpoint(ck)
+    assert {k: state["fingerprint"]["config"][k] for k in (
+        "bias_weights", "bias", "split_weights_epoch")} == dict(
+        bias_weights=2, bias="shared", split_weights_epoch=0)
+    assert int(state["model"]["split_done"]) == 1
+
+
 @pytest.mark.parametrize("args, message", [
     (["--space", "digit"], r"'--space' parameter of python -m supernet .* Did you mean "
                            r"'digits5'"),
@@ -42,6 +53,10 @@ def test_trains_a_checkpoint_that_dataset_build_reads(tmp_path, capsys):
     (["--lr", "0"], r"'lr' parameter of train must be a float in \(0, inf\)"),
     (["--label-smoothing", "1"], r"'label_smoothing' parameter of train"),
     (["--space", "nasbench101"], r"'space' parameter of build_supernet must be a chain space"),
+    (["--bias-weights", "4"], r"'bias_weights' parameter of SupernetConfig must be an int in "
+                              r"\[0, 3\]"),
+    (["--bias", "shared"], r"'bias' parameter of SupernetConfig applies with bias weights only"),
+    (["--split-weights-epoch", "-1"], r"'split_weights_epoch' parameter of SupernetConfig"),
     (["--space", "proxylessnas", "--sampler", "fair"],
      r"StrictFairSampler needs the same number of options in every layer"),
 ])

@@ -1,4 +1,6 @@
+import functools
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -7,8 +9,10 @@ import torch
 from torch.utils.data import Subset
 
 from archgraph.spaces import get_search_space
-from supernet.compare import (GroundTruth, compare_supernets, curve_fractions, load_groundtruth,
-                              ranking_report, uniform)
+from supernet import build_supernet
+from supernet.compare import (GroundTruth, bias, compare_supernets, curve_fractions,
+                              drop_options, load_groundtruth, ranking_report, split_weights,
+                              uniform)
 from supernet.data import load_perturbed_digits
 
 
@@ -119,3 +123,69 @@ def test_compare_supernets_errors(space):
         compare_supernets({"u": uniform}, "gt.csv", data, data)
     with pytest.raises(ValueError, match="distinct seeds"):
         compare_supernets({"u": uniform}, truth, data, data, seeds=(1, 1))
+
+
+def test_inter_choice_variants_end_to_end(space):
+    torch.manual_seed(0)
+    truth = small_truth(space, n=6)
+    train = Subset(load_perturbed_digits("train"), range(128))
+    val = Subset(load_perturbed_digits("val"), range(64))
+    variants = {"plain": uniform,
+                **{f"bias D={d} {k}": functools.partial(bias, depth=d, kind=k)
+                   for d in (1, 2, 3) for k in ("joint", "shared")},
+                "bias D=1 strict-fair": functools.partial(bias, sampler="strict_fair"),
+                "split at 50%": functools.partial(split_weights, at=0.5)}
+    for v in list(variants.values())[1:]:  # picklable: they can go to worker processes
+        back = pickle.loads(pickle.dumps(v))
+        assert back.func is v.func and back.keywords == v.keywords
+    result = compare_supernets(variants, truth, train, val, seeds=(0,), epochs=1,
+                               recal_batches=1, progress=False)
+    assert list(result.runs["variant"]) == list(variants)
+    params = result.runs.set_index("variant")["parameters"]
+    assert params["bias D=1 shared"] < params["bias D=1 joint"] < params["bias D=2 joint"]
+    assert params["plain"] < params["bias D=1 shared"] and params["plain"] < params["split at 50%"]
+    for est in result.estimates.values():
+        assert est.shape == (6,) and np.all((est >= 0) & (est <= 100))
+
+
+def test_split_weights_variant_splits_at_its_share_of_training(space):
+    train = Subset(load_perturbed_digits("train"), range(128))
+    net = split_weights(space, train, 2, 0, at=0.5)
+    assert net.config.split_weights_epoch == 1 and net.is_split
+    with pytest.raises(ValueError, match=r"'at' parameter of split_weights must be a float in "
+                                         r"\[0, 1\)"):
+        split_weights(space, train, 2, 0, at=1.0)
+    with pytest.raises(ValueError, match=r"'depth' parameter of bias must be an int in \[1, 3\]"):
+        bias(space, train, 1, 0, depth=0)
+    with pytest.raises(ValueError, match="'sampler' parameter of bias must be one of 'uniform', "
+                                         "'strict_fair'"):
+        bias(space, train, 1, 0, sampler="fair")
+
+
+def test_only_convolutions_subspace(space):
+    convs = drop_options(space)
+    assert convs.num_options == (2,) * 5 and len(convs) == 32
+    assert all("identity" not in o for o in convs.options)
+    truth = small_truth(space, n=40)
+    sub_truth = truth.restrict(convs)
+    kept = [a for a in truth.archs if 0 not in a.choices]  # option 0 is the identity
+    assert sub_truth.archs == kept and len(sub_truth.flops) == len(kept) > 0
+    train = Subset(load_perturbed_digits("train"), range(128))
+    val = Subset(load_perturbed_digits("val"), range(64))
+    result = compare_supernets({"u": uniform}, sub_truth, train, val, seeds=(0,), epochs=1,
+                               recal_batches=1, progress=False)
+    assert result.estimates["u", 0].shape == (len(kept),)
+    # a variant trained on the subspace never touches the identity options
+    net = uniform(convs, train, 1, 0)
+    fresh = build_supernet(convs, random_state=0)
+    assert net.space is convs
+    assert all(torch.equal(p, q) for p, q in zip(net.blocks[0][0].parameters(),
+                                                 fresh.blocks[0][0].parameters()))
+    assert any(not all(torch.equal(p, q) for p, q in zip(net.blocks[0][o].parameters(),
+                                                         fresh.blocks[0][o].parameters()))
+               for o in (1, 2))  # two steps: one or both convolutions trained
+    with pytest.raises(ValueError, match="would leave layer 0 of 'digits5v2' without options"):
+        drop_options(space, space.options[0])
+    with pytest.raises(ValueError, match="'space' parameter of GroundTruth.restrict must be a "
+                                         "subspace of the 'digits5v2' space. Got 'macro'"):
+        truth.restrict(get_search_space("macro"))

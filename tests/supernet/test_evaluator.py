@@ -148,3 +148,27 @@ def test_from_checkpoint_refuses_other_space_corrupted_and_tampered(checkpoint, 
         SupernetEvaluator.from_checkpoint(tiny_space, corrupted)
     with pytest.raises(FileNotFoundError):
         SupernetEvaluator.from_checkpoint(tiny_space, checkpoint.with_name("absent.pt"))
+
+
+def test_recalibration_uses_exactly_recal_batches(trained, tiny_data):
+    # 48 images in batches of 16: three per pass, so seven batches take three passes
+    short = SupernetEvaluator(trained, tiny_data, tiny_data, recal_batches=3, batch_size=16)
+    long = SupernetEvaluator(trained, tiny_data, tiny_data, recal_batches=7, batch_size=16)
+    assert len(long.recal) == 7 and long.recal_passes == 3 and short.recal_passes == 1
+    assert all(torch.equal(a, b) for a, b in zip(short.recal, long.recal))  # same first pass
+    assert not torch.equal(long.recal[3], long.recal[0])  # the next pass is shuffled anew
+    assert "recal_passes" not in short.metadata and long.metadata["recal_passes"] == 3
+    assert SupernetEvaluator(trained, tiny_data, tiny_data, recal_batches=None).recal_passes == 0
+
+
+def test_paper_recalibration_updates_the_supernet_statistics(trained, tiny_space, tiny_data):
+    from supernet.evaluator import PAPER_RECALIBRATION
+
+    assert PAPER_RECALIBRATION == dict(recal_batches=20, reset_bn=False)
+    ev = SupernetEvaluator(trained, tiny_data, tiny_data, batch_size=16, **PAPER_RECALIBRATION)
+    assert len(ev.recal) == 20
+    x, y = tiny_data.tensors
+    for arch in tiny_space.sample(3, rng=2):
+        # the subnet inherits the supernet's statistics, and 20 batches update them
+        sub = recalibrate_bn(trained.extract_subnet(arch), ev.recal, 20, reset=False).eval()
+        assert ev.evaluate([arch])[0] == pytest.approx(accuracy(sub, x, y, 16))
