@@ -11,10 +11,16 @@ the ground truth. Writes ``bench/results/supernet_variants.{md,json,png}``.
 
 ``--inter-choice`` compares instead the inter-choice dependent weights of Laube & Zell: plain
 uniform, bias weights D=1/2/3 (joint and shared) and split weights at 50/70/80 % of training,
-with the paper's BatchNorm recalibration (20 batches, statistics not reset);
+with the same recalibration as the other rows (``--paper-recalibration``: the paper's 20
+batches without resetting the statistics);
 ``--only-convolutions`` restricts the space and the ground truth to the 32 architectures
 without the identity option (the paper's "only convolutions" setting). Writes
 ``bench/results/interchoice[_convs].{md,json,png}``.
+
+Every run (variant, seed) estimates all architectures of the space and is appended to
+``bench/results/supernet_runs.jsonl`` as it finishes (``--cache``): a rerun reuses it, so an
+interrupted benchmark resumes and the supernets can be trained while the ground truth is still
+being built (``--groundtruth`` of a partial build ranks them; the complete one reuses them).
 
     python bench/bench_supernet_variants.py --jobs 2                          # full run
     python bench/bench_supernet_variants.py --quick                           # smoke run
@@ -49,6 +55,8 @@ def variants() -> dict:
     out.update({"Few-Shot NAS (3 sub-supernets)": gm_nas.few_shot,
                 "random split B=2 x1": partial(gm_nas.random_split, num_groups=2, num_splits=1),
                 "GM-NAS B=2 x1": partial(gm_nas.gm_nas, num_groups=2, num_splits=1),
+                "GM-NAS B=2 x1, no restart": partial(gm_nas.gm_nas, num_groups=2, num_splits=1,
+                                                     restart=False),
                 "random split B=2 x2": partial(gm_nas.random_split, num_groups=2, num_splits=2),
                 "GM-NAS B=2 x2": partial(gm_nas.gm_nas, num_groups=2, num_splits=2)})
     return out
@@ -75,7 +83,13 @@ def markdown(table: pd.DataFrame) -> list[str]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smoke run: 2 variants, 1 seed, 1 epoch")
-    p.add_argument("--epochs", type=int, default=40, help="training budget (passes over data)")
+    p.add_argument("--epochs", type=int, default=30, help="training budget (passes over data)")
+    p.add_argument("--recal-batches", type=int, default=4,
+                   help="BN recalibration batches of 256 images per architecture")
+    p.add_argument("--paper-recalibration", action="store_true",
+                   help="Laube & Zell's recalibration: 20 batches, statistics not reset")
+    p.add_argument("--cache", default=str(RESULTS / "supernet_runs.jsonl"),
+                   help="JSON-lines file of finished runs (reused on rerun)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (one thread each)")
     p.add_argument("--groundtruth", default=None, help="ground-truth CSV (default: shipped v2)")
     p.add_argument("--inter-choice", action="store_true",
@@ -89,14 +103,15 @@ def main(argv=None) -> None:
         truth = truth.restrict(drop_options(truth.space))
         name += "_convs"
     chosen = inter_choice_variants() if args.inter_choice else variants()
-    recal = PAPER_RECALIBRATION if args.inter_choice else {}
+    recal = (PAPER_RECALIBRATION if args.paper_recalibration
+             else dict(recal_batches=args.recal_batches))
     seeds, epochs = (0, 1, 2), args.epochs
     if args.quick:
         chosen = dict(list(chosen.items())[:2])
         seeds, epochs = (0,), 1
     result = compare_supernets(chosen, truth, load_perturbed_digits("train"),
                                load_perturbed_digits("val"), seeds=seeds, epochs=epochs,
-                               jobs=args.jobs, **recal)
+                               jobs=args.jobs, cache=None if args.quick else args.cache, **recal)
     summary = result.summary()
     consistency = result.self_consistency().set_index("variant")
     cols = ["kendall", "kendall_std", "spearman", "kendall_within_flops_bins",
@@ -105,7 +120,7 @@ def main(argv=None) -> None:
     table = summary.reindex(columns=cols).join(consistency.add_prefix("seeds_"))
     agreement = truth.seed_agreement()
     text = [f"epochs (passes over 1,198 training images) = {epochs}, seeds = {list(seeds)}, "
-            f"{len(truth.archs)} architectures, recalibration {recal or 'default'}; "
+            f"{len(truth.archs)} architectures, recalibration {recal}; "
             f"ground truth: mean pairwise Kendall between its seeds {agreement['kendall']:.3f} "
             f"(within FLOPs quartiles {agreement['kendall_within_flops_bins']:.3f})", "",
             *markdown(table)]

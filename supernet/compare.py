@@ -38,6 +38,7 @@ import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import combinations
 from multiprocessing import get_context
 from numbers import Real
@@ -200,7 +201,7 @@ def ranking_report(truth, estimate, flops, bins: int = 4, top: float = 0.1) -> d
 def curve_fractions(n: int, min_remaining: int = 10, points: int = 20) -> np.ndarray:
     """Pruned fractions of the improvement curve: ``points`` remaining counts, evenly spaced on
     a log scale from all ``n`` down to ``min_remaining`` (fewer if ``n`` is smaller)."""
-    return 1.0 - np.geomspace(n, min(min_remaining, n), points) / n
+    return np.clip(1.0 - np.geomspace(n, min(min_remaining, n), points) / n, 0.0, 1.0)
 
 
 # ---------------------------------------------------------------- the plain variants
@@ -355,10 +356,9 @@ class Comparison:
         plt.close(fig)
 
 
-def _run(name, variant, space, train_data, val_data, epochs, seed, recal_batches, reset_bn,
-         archs):
-    """Train and evaluate one (variant, seed); in a worker process when ``jobs`` is set.
-    ``space`` is a registered space's name or a subspace."""
+def _run(name, variant, space, train_data, val_data, epochs, seed, recal_batches, reset_bn):
+    """Train one (variant, seed) and estimate every architecture of its space; in a worker
+    process when ``jobs`` is set. ``space`` is a registered space's name or a subspace."""
     from supernet.evaluator import SupernetEvaluator
 
     torch.set_num_threads(1)
@@ -366,20 +366,58 @@ def _run(name, variant, space, train_data, val_data, epochs, seed, recal_batches
     t0 = time.perf_counter()
     net = variant(space, train_data, epochs, seed)
     t1 = time.perf_counter()
+    archs = list(space.enumerate())
     est = SupernetEvaluator(net, train_data, val_data, recal_batches=recal_batches,
-                            reset_bn=reset_bn, random_state=seed).evaluate(
-                                [space.from_str(a) for a in archs])
+                            reset_bn=reset_bn, random_state=seed).evaluate(archs)
     t2 = time.perf_counter()
     return dict(variant=name, seed=seed, train_seconds=t1 - t0, eval_seconds=t2 - t1,
                 parameters=sum(p.numel() for p in net.parameters()),
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), est
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), dict(
+                    zip((space.to_str(a) for a in archs), est.tolist()))
+
+
+def _describe(variant) -> str:
+    """A stable description of a variant: its function and bound keyword arguments."""
+    if isinstance(variant, partial):
+        args = ", ".join([*map(repr, variant.args),
+                          *(f"{k}={v!r}" for k, v in sorted(variant.keywords.items()))])
+        return f"{_describe(variant.func)}({args})"
+    return f"{getattr(variant, '__module__', '?')}.{getattr(variant, '__qualname__', variant)}"
+
+
+def _read_cache(path: Path, archs: set) -> dict:
+    """Finished runs of a cache file ``{key: (row, estimates)}``; a torn last line (an
+    interrupted write) is dropped, anything else malformed is refused naming the line."""
+    runs = {}
+    if not path.exists():
+        return runs
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                continue
+            raise ValueError(f"Cache file {str(path)!r}, line {i + 1}: not JSON; delete the "
+                             f"file to recompute its runs.") from None
+        est = rec.get("estimates") if isinstance(rec, dict) else None
+        if not isinstance(est, dict) or not isinstance(rec.get("row"), dict) or not isinstance(
+                rec.get("key"), str):
+            raise ValueError(f"Cache file {str(path)!r}, line {i + 1}: expected an object with "
+                             f"'key', 'row' and 'estimates'.")
+        values = np.array(list(est.values()), dtype=np.float64)
+        if set(est) != archs or not np.all(np.isfinite(values) & (values >= 0)
+                                            & (values <= 100)):
+            continue  # another space, or not an estimate of this one: not reused
+        runs[rec["key"]] = rec["row"], est
+    return runs
 
 
 def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
                       train_data: Dataset, val_data: Dataset, *, seeds: Sequence[int] = (0, 1, 2),
                       epochs: int = 30, recal_batches: int | None = 10,
-                      reset_bn: bool = True, bins: int = 4,
-                      jobs: int | None = None, progress: bool = True) -> Comparison:
+                      reset_bn: bool = True, bins: int = 4, jobs: int | None = None,
+                      cache=None, progress: bool = True) -> Comparison:
     """Train every variant with every seed at the budget of ``epochs`` and rank its estimates
     of all architectures of ``truth`` against the ground truth (see the module docstring).
 
@@ -399,6 +437,12 @@ def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
         bins: FLOPs quantile bins of the within-bin Kendall tau.
         jobs: worker processes (one thread each); ``None`` runs in this process (its peak
             memory is then that of this process).
+        cache: path of a JSON-lines file of finished runs. Each run estimates every
+            architecture of the space (not only those of ``truth``) and is appended there as
+            it finishes; a run with the same variant (function and arguments), seed and
+            settings is read back instead of trained again. So an interrupted comparison
+            resumes, and supernets can be trained while the ground truth is still being
+            measured (a partial ``truth`` ranks them; the complete one later reuses them).
         progress: progress bar over runs.
 
     Returns:
@@ -419,27 +463,44 @@ def compare_supernets(variants: Mapping[str, Callable], truth: GroundTruth,
     epochs = check_int(epochs, "epochs", owner, low=1)
     if jobs is not None:
         jobs = check_int(jobs, "jobs", owner, low=1)
-    archs = [truth.space.to_str(a) for a in truth.archs]
     space = truth.space if isinstance(truth.space, Subspace) else truth.space.name
-    tasks = [(name, v, space, train_data, val_data, epochs, s, recal_batches,
-              reset_bn, archs) for name, v in variants.items() for s in seeds]
-    if jobs is None:
+    signature = json.dumps(truth.space.signature(), sort_keys=True)
+    keys = {(name, s): json.dumps([name, _describe(v), s, epochs, recal_batches, reset_bn,
+                                   signature, len(train_data), len(val_data)])
+            for name, v in variants.items() for s in seeds}
+    cache = None if cache is None else Path(cache)
+    done = {} if cache is None else _read_cache(
+        cache, {truth.space.to_str(a) for a in truth.space.enumerate()})
+    tasks = [(name, v, space, train_data, val_data, epochs, s, recal_batches, reset_bn)
+             for name, v in variants.items() for s in seeds if keys[name, s] not in done]
+    if jobs is None or not tasks:
         results = (_run(*t) for t in tasks)
     else:
         pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), max_tasks_per_child=1)
         results = pool.map(_run, *zip(*tasks))
+    runs = {}
+    try:
+        for row, est in tqdm(results, total=len(tasks), desc="supernets", disable=not progress):
+            key = keys[row["variant"], row["seed"]]
+            runs[key] = row, est
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                with open(cache, "a") as fh:
+                    fh.write(json.dumps(dict(key=key, row=row, estimates=est)) + "\n")
+    finally:
+        if jobs is not None and tasks:
+            pool.shutdown(cancel_futures=True)
     rows, estimates, curves = [], {}, {}
     acc = truth.accuracy
     fractions = curve_fractions(len(acc))
-    try:
-        for row, est in tqdm(results, total=len(tasks), desc="supernets", disable=not progress):
-            key = row["variant"], row["seed"]
-            estimates[key] = est
-            curves[key] = improvement_curve(acc, est, fractions)[1]
-            rows.append({**row, **ranking_report(acc, est, truth.flops, bins)})
-    finally:
-        if jobs is not None:
-            pool.shutdown(cancel_futures=True)
+    names = [truth.space.to_str(a) for a in truth.archs]
+    for (name, s), key in keys.items():
+        row, est = runs[key] if key in runs else done[key]
+        est = np.array([est[a] for a in names])                  # [n] in the truth's order
+        estimates[name, s] = est
+        curves[name, s] = improvement_curve(acc, est, fractions)[1]
+        rows.append({**row, "variant": name, "seed": s,
+                     **ranking_report(acc, est, truth.flops, bins)})
     extra = {"FLOPs alone": ranking_report(acc, truth.flops, truth.flops, bins),
              "noise ceiling (one seed vs the others)": truth.noise_ceiling(bins)}
     extra["FLOPs alone"]["improvement_at_10_left"] = improvement_curve(

@@ -189,3 +189,43 @@ def test_only_convolutions_subspace(space):
     with pytest.raises(ValueError, match="'space' parameter of GroundTruth.restrict must be a "
                                          "subspace of the 'digits5v2' space. Got 'macro'"):
         truth.restrict(get_search_space("macro"))
+
+
+CALLS = []
+
+
+def counted_uniform(space, train_data, epochs, seed):
+    CALLS.append(seed)
+    return uniform(space, train_data, epochs, seed)
+
+
+def test_compare_supernets_cache_reuses_runs_across_truths(tmp_path, space):
+    sub = space.subspace([3, 4], space.from_str("12120"))                # 9 architectures
+    archs = list(sub.enumerate())
+    seeds = np.random.default_rng(1).normal(70, 2, (9, 2))
+    full = GroundTruth(sub, archs, seeds, sub.cost("flops", archs))
+    partial = GroundTruth(sub, archs[:5], seeds[:5], full.flops[:5])
+    train = Subset(load_perturbed_digits("train"), range(64))
+    val = Subset(load_perturbed_digits("val"), range(32))
+    cache = tmp_path / "runs.jsonl"
+    CALLS.clear()
+    first = compare_supernets({"u": counted_uniform}, partial, train, val, seeds=(0, 1),
+                              epochs=1, recal_batches=1, cache=cache, progress=False)
+    assert CALLS == [0, 1] and len(cache.read_text().splitlines()) == 2
+    second = compare_supernets({"u": counted_uniform}, full, train, val, seeds=(0, 1),
+                               epochs=1, recal_batches=1, cache=cache, progress=False)
+    assert CALLS == [0, 1]  # nothing retrained: the runs estimated every architecture
+    np.testing.assert_array_equal(second.estimates["u", 0][:5], first.estimates["u", 0])
+    # other settings are other runs; a torn last line is dropped and its run redone
+    compare_supernets({"u": counted_uniform}, full, train, val, seeds=(0,), epochs=2,
+                      recal_batches=1, cache=cache, progress=False)
+    assert CALLS == [0, 1, 0]
+    lines = cache.read_text().splitlines()
+    cache.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:30])
+    compare_supernets({"u": counted_uniform}, full, train, val, seeds=(0,), epochs=2,
+                      recal_batches=1, cache=cache, progress=False)
+    assert CALLS == [0, 1, 0, 0]
+    cache.write_text("not json\n" + "\n".join(lines))
+    with pytest.raises(ValueError, match="line 1: not JSON"):
+        compare_supernets({"u": counted_uniform}, full, train, val, seeds=(0,), epochs=2,
+                          recal_batches=1, cache=cache, progress=False)
