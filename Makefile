@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/digits_demo.py
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

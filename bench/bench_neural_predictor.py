@@ -29,8 +29,12 @@ from archgraph.datasets.benchmarks import load_macro, load_nasbench101, load_nas
 from archgraph.evaluators import TableEvaluator
 from archgraph.metrics import kendall_tau
 from archgraph.nn.conv import BiDAGConv
-from archgraph.predictors import (NeuralPredictor, RandomForestPredictor, RidgePredictor,
-                                  TwoStagePredictor)
+from archgraph.predictors import (
+    NeuralPredictor,
+    RandomForestPredictor,
+    RidgePredictor,
+    TwoStagePredictor,
+)
 from archgraph.predictors.neural import build_net, net_params, predict_graph_net
 from archgraph.search import predictor_search, random_search
 from archgraph.spaces import get_search_space

@@ -24,8 +24,8 @@ import numpy as np
 from torch_geometric.data import Batch
 from tqdm import tqdm
 
-from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.spaces import get_search_space
+from archgraph.spaces.arch_graph import make_arch_graph
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -49,7 +49,7 @@ def bench_graphs(num_cells: int, repeats: int, progress: bool) -> list[tuple]:
     assert batch.num_graphs == len(archs)
     n = len(archs)
     return [(f"NB201: to_graph, {n:,} cells one at a time", t_graph, 1e6 * t_graph / n, "1.0x"),
-            (f"NB201: make_arch_graph from cached (ops, edges)", t_make, 1e6 * t_make / n,
+            ("NB201: make_arch_graph from cached (ops, edges)", t_make, 1e6 * t_make / n,
              f"{t_graph / t_make:.2f}x faster"),
             (f"NB201: one Batch.from_data_list of the {n:,} graphs", t_batch, 1e6 * t_batch / n,
              f"{t_graph / t_batch:.2f}x faster")]

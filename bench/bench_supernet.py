@@ -85,9 +85,11 @@ def bench_evaluation(quick: bool) -> list[str]:
 
         times = {"SupernetEvaluator": [], "extract each subnet (baseline)": []}
         for _ in range(3):
-            t = time.perf_counter(); shared = ev.evaluate(archs)
+            t = time.perf_counter()
+            shared = ev.evaluate(archs)
             times["SupernetEvaluator"].append(time.perf_counter() - t)
-            t = time.perf_counter(); base = extract_each()
+            t = time.perf_counter()
+            base = extract_each()
             times["extract each subnet (baseline)"].append(time.perf_counter() - t)
         same = bool(np.allclose(shared, base))
         ref = statistics.median(times["extract each subnet (baseline)"])

@@ -36,10 +36,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from supernet.compare import (bias, compare_supernets, drop_options, load_groundtruth,
-                              split_weights, strict_fair, uniform)
-from supernet.evaluator import PAPER_RECALIBRATION
+from supernet.compare import (
+    bias,
+    compare_supernets,
+    drop_options,
+    load_groundtruth,
+    split_weights,
+    strict_fair,
+    uniform,
+)
 from supernet.data import load_perturbed_digits
+from supernet.evaluator import PAPER_RECALIBRATION
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

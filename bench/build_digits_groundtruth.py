@@ -2,7 +2,8 @@
 
 The 5-layer x 3-option chain space ``digits5`` (:mod:`archgraph.spaces.digits`, 243
 architectures) is small enough to train every architecture from scratch on scikit-learn's 8x8
-digits (``supernet.data.load_digits``: 1,077 train / 360 validation images). For every architecture the table holds:
+digits (``supernet.data.load_digits``: 1,077 train / 360 validation images). For every
+architecture the table holds:
 
 - ``standalone_seed{0,1}``: validation accuracy (%) after training it alone for 4 epochs
   (``StandaloneEvaluator``, seeds 0 and 1: initialization and data order);

@@ -51,8 +51,14 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from archgraph.metrics import (improvement_curve, kendall_tau, kendall_tau_within_bins,
-                               pearson_r, precision_at_k, spearman_rho)
+from archgraph.metrics import (
+    improvement_curve,
+    kendall_tau,
+    kendall_tau_within_bins,
+    pearson_r,
+    precision_at_k,
+    spearman_rho,
+)
 from archgraph.spaces import ProductSpace, Subspace, get_search_space
 from archgraph.utils.validation import check_int, check_one_of
 

@@ -5,8 +5,8 @@ import numbers
 from dataclasses import asdict, dataclass, replace
 
 from archgraph.spaces import ChainSpace, SearchSpace
-from archgraph.utils import check_int, check_one_of
 from archgraph.spaces.nasbench201 import NASBench201Space
+from archgraph.utils import check_int, check_one_of
 
 
 @dataclass(frozen=True)

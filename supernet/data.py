@@ -58,10 +58,9 @@ def load_perturbed_digits(split: str = "all", random_state: int = 0) -> TensorDa
     Returns:
         ``TensorDataset(x [N, 1, 8, 8] float32, y [N] int64)``.
     """
-    from sklearn.model_selection import train_test_split
-
     from scipy.ndimage import affine_transform
     from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
 
     check_one_of(split, "split", ("all", "train", "val"), "load_perturbed_digits")
     check_int(random_state, "random_state", "load_perturbed_digits", low=0)

@@ -47,8 +47,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from archgraph.spaces import ProductSpace, Subspace
-from archgraph.utils.validation import (check_fraction, check_int, check_one_of,
-                                       check_random_state)
+from archgraph.utils.validation import check_fraction, check_int, check_one_of, check_random_state
 from supernet.bn_recal import recalibrate_bn
 from supernet.data import check_dataset
 from supernet.evaluator import SupernetEvaluator, tensors_of

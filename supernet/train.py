@@ -16,9 +16,16 @@ from tqdm.auto import tqdm
 from archgraph.utils import check_int, check_positive
 from supernet.checkpoint import resume_checkpoint, save_checkpoint, training_fingerprint
 from supernet.data import check_batch, check_dataset
-from supernet.distributed import (ShardedBatchSampler, all_reduce_grads, broadcast_model,
-                                  check_same_on_all_ranks, empty_safe_collate, rank_and_world,
-                                  resolve_device, synced_batchnorm)
+from supernet.distributed import (
+    ShardedBatchSampler,
+    all_reduce_grads,
+    broadcast_model,
+    check_same_on_all_ranks,
+    empty_safe_collate,
+    rank_and_world,
+    resolve_device,
+    synced_batchnorm,
+)
 
 
 def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,

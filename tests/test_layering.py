@@ -10,8 +10,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 #: archgraph's layers, lowest first: a package or top-level module of ``archgraph`` by name

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from archgraph.metrics import (evaluate_ranking, improvement_curve, kendall_tau, pearson_r,
-                               precision_at_k, regret_at_k, spearman_rho)
+from archgraph.metrics import (
+    evaluate_ranking,
+    improvement_curve,
+    kendall_tau,
+    pearson_r,
+    precision_at_k,
+    regret_at_k,
+    spearman_rho,
+)
 
 CORRELATIONS = [kendall_tau, spearman_rho, pearson_r]
 

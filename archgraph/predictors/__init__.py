@@ -5,15 +5,19 @@ Every registered predictor is exported here:
 >>> from archgraph.predictors import NeuralPredictor, SpaceGCNPredictor, get_predictor
 >>> model = get_predictor("neural", space=space).fit(archs, y)  # doctest: +SKIP
 """
-from archgraph.predictors.registry import (PREDICTORS, get_predictor, list_predictors,
-                                           register_predictor)
 from archgraph.predictors.base import ArchEstimator, BasePredictor
+from archgraph.predictors.baselines import RandomForestPredictor, RidgePredictor
 from archgraph.predictors.neural import NeuralPredictor
 from archgraph.predictors.neural_classifier import NeuralClassifier
-from archgraph.predictors.two_stage import TwoStagePredictor
-from archgraph.predictors.baselines import RandomForestPredictor, RidgePredictor
+from archgraph.predictors.registry import (
+                                           PREDICTORS,
+                                           get_predictor,
+                                           list_predictors,
+                                           register_predictor,
+)
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.predictors.tuning import TuningResult, tune_predictor
+from archgraph.predictors.two_stage import TwoStagePredictor
 
 __all__ = ["ArchEstimator", "BasePredictor", "NeuralClassifier", "NeuralPredictor", "PREDICTORS",
            "RandomForestPredictor", "RidgePredictor", "SpaceGCNPredictor", "TuningResult",

@@ -14,8 +14,14 @@ from tqdm.auto import trange
 from archgraph.graphs.arch_batch import ArchGraphBatcher
 from archgraph.nn.conv.dag_gcn_conv import BiDAGConv
 from archgraph.nn.models.neural_predictor_net import NeuralPredictorNet
-from archgraph.predictors.base import (NON_NEGATIVE_FLOAT, POSITIVE_FLOAT, POSITIVE_INT,
-                                      RANDOM_STATE, BasePredictor, check_device)
+from archgraph.predictors.base import (
+    NON_NEGATIVE_FLOAT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    RANDOM_STATE,
+    BasePredictor,
+    check_device,
+)
 from archgraph.predictors.registry import register_predictor
 from archgraph.utils.validation import check_random_state
 

@@ -11,8 +11,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from archgraph.graphs.arch_batch import ArchGraphBatcher
 from archgraph.predictors.base import ArchEstimator, check_targets
-from archgraph.predictors.neural import (NET_CONSTRAINTS, build_net, net_params,
-                                         predict_graph_net, train_graph_net)
+from archgraph.predictors.neural import (
+    NET_CONSTRAINTS,
+    build_net,
+    net_params,
+    predict_graph_net,
+    train_graph_net,
+)
 from archgraph.utils.validation import check_random_state
 
 

@@ -22,13 +22,26 @@ from tqdm.auto import trange
 
 from archgraph.graphs.kronecker import KroneckerAdjacency
 from archgraph.graphs.similarity import check_similarity
-from archgraph.graphs.space_graph import (FEATURES, SymmetricSparseAdjacency,
-                                          check_product_space, materialized_memory_gb,
-                                          normalized_adjacency, num_node_features, space_graph,
-                                          space_node_features)
+from archgraph.graphs.space_graph import (
+    FEATURES,
+    SymmetricSparseAdjacency,
+    check_product_space,
+    materialized_memory_gb,
+    normalized_adjacency,
+    num_node_features,
+    space_graph,
+    space_node_features,
+)
 from archgraph.nn.models.space_gcn import SpaceGCN
-from archgraph.predictors.base import (NON_NEGATIVE_FLOAT, POSITIVE_FLOAT, POSITIVE_INT,
-                                      RANDOM_STATE, BasePredictor, check_device, check_targets)
+from archgraph.predictors.base import (
+    NON_NEGATIVE_FLOAT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    RANDOM_STATE,
+    BasePredictor,
+    check_device,
+    check_targets,
+)
 from archgraph.predictors.registry import register_predictor
 from archgraph.spaces import ProductSpace, get_search_space
 from archgraph.utils.memory import check_memory

@@ -9,8 +9,8 @@ from typing import Callable
 import numpy as np
 from sklearn.base import clone
 
-from archgraph.spaces.evaluator import check_evaluator
 from archgraph.lookup import soft_pareto_mask
+from archgraph.spaces.evaluator import check_evaluator
 from archgraph.utils.validation import check_int, check_one_of, check_random_state
 
 #: largest space whose every architecture ``predictor_search`` predicts when ``pool_size=None``

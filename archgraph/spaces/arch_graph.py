@@ -42,7 +42,8 @@ def validate_arch_graph(data: Data, num_ops: int | None = None) -> Data:
         raise ValueError("Architecture graph: every row of 'x' must be one-hot.")
     if ei is None or ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long:
         raise ValueError(f"Architecture graph: 'edge_index' must be a long tensor of shape "
-                         f"[2, num_edges]. Got {None if ei is None else (tuple(ei.shape), ei.dtype)}.")
+                         f"[2, num_edges]. "
+                         f"Got {None if ei is None else (tuple(ei.shape), ei.dtype)}.")
     n = x.size(0)
     if ei.numel() and (ei.min() < 0 or ei.max() >= n):
         raise ValueError(f"Architecture graph: 'edge_index' refers to nodes outside 0..{n - 1}.")

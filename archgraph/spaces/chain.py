@@ -36,13 +36,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-
 from archgraph.spaces.choice_arch import ChoiceArch
-
-
+from archgraph.spaces.costs import (
+    OpSpec,
+    keeps_shape,
+    linear_cost,
+    op_cost,
+    out_resolution,
+    parse_op,
+)
 from archgraph.spaces.product_space import ProductSpace
-from archgraph.spaces.costs import (OpSpec, keeps_shape, linear_cost, op_cost, out_resolution,
-                                    parse_op)
 from archgraph.utils.validation import check_int
 
 

@@ -11,8 +11,8 @@ import numpy as np
 from torch_geometric.data import Data
 
 from archgraph.spaces.arch_graph import make_arch_graph
-from archgraph.spaces.search_space import SearchSpace
 from archgraph.spaces.registry import register_search_space
+from archgraph.spaces.search_space import SearchSpace
 from archgraph.utils.validation import check_int, check_random_state
 
 #: node ops of a NAS-Bench-101 cell

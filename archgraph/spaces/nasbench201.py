@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+
 from torch_geometric.data import Data
 
 from archgraph.spaces.arch_graph import make_arch_graph
@@ -79,7 +80,8 @@ class NASBench201Space(ProductSpace):
     3 stages of 5 cells with C = 16, 32, 64 on 32x32, 16x16, 8x8 maps; residual reduction blocks
     between stages; BN-ReLU, global pooling, linear 64->``num_classes``):
 
-    - ``"params"`` (count, like every space's costs; the benchmark quotes millions): conv weights (no bias) + BN affine + classifier. Equal to the
+    - ``"params"`` (count, like every space's costs; the benchmark quotes millions): conv
+      weights (no bias) + BN affine + classifier. Equal to the
       benchmark's ``params_m`` column on all shipped CIFAR-10 and CIFAR-100 rows up to its
       6-decimal rounding (|err| <= 5e-6 M).
     - ``"flops"`` (the project's convention): multiply-accumulates of convolution and

@@ -201,7 +201,8 @@ class ProductSpace(SearchSpace):
         """Architectures at positions ``idx`` of :meth:`enumerate`."""
         idx = np.atleast_1d(np.asarray(idx, dtype=np.int64))
         if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
-            raise ValueError(f"Indices must lie in 0..{len(self) - 1}. Got {idx.min()}..{idx.max()}.")
+            raise ValueError(f"Indices must lie in 0..{len(self) - 1}. "
+                             f"Got {idx.min()}..{idx.max()}.")
         return self.decode(np.stack(np.unravel_index(idx, self.num_options), axis=1))
 
     def sample(self, n: int, rng=None, replace: bool = False) -> list[ChoiceArch]:
@@ -313,7 +314,8 @@ class Subspace(ProductSpace):
             layers = tuple(int(l) for l in layers)
             opts = [tuple(int(c) for c in o) for o in opts]
             if used & set(layers):
-                raise ValueError(f"Subspace factors overlap on layers {sorted(used & set(layers))}.")
+                raise ValueError(f"Subspace factors overlap on layers "
+                                 f"{sorted(used & set(layers))}.")
             used |= set(layers)
             if not opts or len(set(opts)) != len(opts):
                 raise ValueError(f"Factor on layers {layers} needs distinct, non-empty options.")

@@ -6,8 +6,8 @@ from torch_geometric.loader import DataLoader
 from archgraph.datasets.arch_graph_dataset import ArchGraphDataset
 from archgraph.datasets.predictor_dataset import build_predictor_dataset
 from archgraph.evaluators import TableEvaluator
-from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import get_search_space
+from archgraph.spaces.arch_graph import validate_arch_graph
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
 from archgraph.datasets import SyntheticBenchmark
+from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
 from archgraph.spaces import get_search_space
 
 

@@ -1,7 +1,12 @@
 import pytest
 
-from archgraph.evaluators import (EVALUATORS, TableEvaluator, get_evaluator, list_evaluators,
-                                  table_evaluator)
+from archgraph.evaluators import (
+    EVALUATORS,
+    TableEvaluator,
+    get_evaluator,
+    list_evaluators,
+    table_evaluator,
+)
 from archgraph.spaces import get_search_space
 
 

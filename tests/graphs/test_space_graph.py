@@ -4,8 +4,13 @@ import torch
 from torch_geometric.nn import GCNConv
 
 from archgraph.encoding import gray_encode, onehot_encode
-from archgraph.graphs.space_graph import (SymmetricSparseAdjacency, materialized_memory_gb,
-                                          normalized_adjacency, space_graph, space_node_features)
+from archgraph.graphs.space_graph import (
+    SymmetricSparseAdjacency,
+    materialized_memory_gb,
+    normalized_adjacency,
+    space_graph,
+    space_node_features,
+)
 from archgraph.spaces import ProductSpace
 
 

@@ -16,8 +16,13 @@ from sklearn.utils import estimator_checks
 
 import archgraph.predictors
 from archgraph.graphs.similarity import measured_similarity
-from archgraph.predictors import (BasePredictor, NeuralClassifier, NeuralPredictor,
-                                  get_predictor, list_predictors)
+from archgraph.predictors import (
+    BasePredictor,
+    NeuralClassifier,
+    NeuralPredictor,
+    get_predictor,
+    list_predictors,
+)
 from archgraph.spaces import SearchSpace, get_search_space
 
 NET = dict(hidden_channels=16, fc_channels=(16,), epochs=30, batch_size=32, lr=1e-2)

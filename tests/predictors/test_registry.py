@@ -1,7 +1,6 @@
 import pytest
 
-from archgraph.predictors import (NeuralPredictor, get_predictor, list_predictors,
-                                  register_predictor)
+from archgraph.predictors import NeuralPredictor, get_predictor, list_predictors, register_predictor
 from archgraph.spaces import get_search_space
 
 

@@ -2,8 +2,12 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from archgraph.predictors import (NeuralClassifier, NeuralPredictor, RidgePredictor,
-                                  TwoStagePredictor)
+from archgraph.predictors import (
+    NeuralClassifier,
+    NeuralPredictor,
+    RidgePredictor,
+    TwoStagePredictor,
+)
 from archgraph.spaces import get_search_space
 
 FAST = dict(hidden_channels=16, fc_channels=(16,), epochs=40, batch_size=64, lr=1e-2)

@@ -70,11 +70,13 @@ def test_bad_input(setup):
         predictor_search(space, object(), est, 10, 5)
     with pytest.raises(TypeError, match="'space' parameter of random_search must be a SearchSpace"):
         random_search("macro", evaluator, 10)
-    with pytest.raises(ValueError, match=r"'n_train' parameter of predictor_search must be an int in \[2, inf\]"):
+    with pytest.raises(ValueError, match=r"'n_train' parameter of predictor_search must be an "
+                                         r"int in \[2, inf\]"):
         predictor_search(space, evaluator, est, 0, 5)
     with pytest.raises(ValueError, match="'k_top' parameter"):
         predictor_search(space, evaluator, est, 10, 0)
-    with pytest.raises(TypeError, match="'predictor' parameter of predictor_search must be an unfitted"):
+    with pytest.raises(TypeError,
+                       match="'predictor' parameter of predictor_search must be an unfitted"):
         predictor_search(space, evaluator, "neural", 10, 5)
     with pytest.raises(ValueError, match="'cost' parameter of soft_pareto_search must be one of"):
         soft_pareto_search(space, evaluator, est, 10, 5, cost="latency")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import ChainLayer, ChainSpace, ChoiceArch, get_search_space
+from archgraph.spaces.arch_graph import validate_arch_graph
 
 MB = ("k3_e3", "k3_e6", "k5_e6")
 

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import get_search_space
+from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces.nasbench101 import NB101_INNER_OPS, NB101Cell, _num_labellings
 
 C3, C1, MP = NB101_INNER_OPS

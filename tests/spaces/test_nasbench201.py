@@ -3,8 +3,8 @@ import csv
 import numpy as np
 import pytest
 
-from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import ChoiceArch, get_search_space
+from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces.nasbench201 import NB201_OPS, NASBench201Space
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -143,7 +143,8 @@ def test_costs_match_benchmark(shared_data, dataset, num_classes):
     np.testing.assert_allclose(space.cost("params", archs) / 1e6, params, rtol=0, atol=5e-6)
     # FLOPs as the benchmark counts them: table rounding (6 significant digits, <= 5e-4 M) plus
     # a constant 1,086 ops of the fixed part not attributed to any layer
-    np.testing.assert_allclose(space.cost("benchmark_flops", archs) / 1e6, flops, rtol=0, atol=1.5e-3)
+    np.testing.assert_allclose(space.cost("benchmark_flops", archs) / 1e6, flops, rtol=0,
+                               atol=1.5e-3)
     # the project's FLOPs (conv + linear MACs) never exceed the benchmark's broader count
     assert np.all(space.cost("flops", archs) / 1e6 < flops)
 

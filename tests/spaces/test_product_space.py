@@ -4,8 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgraph.spaces import (ChoiceArch, ProductSpace, Subspace, get_search_space,
-                              validate_arch_graph)
+from archgraph.spaces import (
+    ChoiceArch,
+    ProductSpace,
+    Subspace,
+    get_search_space,
+    validate_arch_graph,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces import get_search_space, list_search_spaces, register_search_space
+from archgraph.spaces.arch_graph import validate_arch_graph
 from archgraph.spaces.product_space import ProductSpace
 
 #: size of every registered space (a newly registered one must be added here)

@@ -10,9 +10,17 @@ from torch.utils.data import Subset
 
 from archgraph.spaces import get_search_space
 from supernet import build_supernet
-from supernet.compare import (GroundTruth, bias, compare_supernets, curve_fractions,
-                              drop_options, load_groundtruth, ranking_report, split_weights,
-                              uniform)
+from supernet.compare import (
+    GroundTruth,
+    bias,
+    compare_supernets,
+    curve_fractions,
+    drop_options,
+    load_groundtruth,
+    ranking_report,
+    split_weights,
+    uniform,
+)
 from supernet.data import load_perturbed_digits
 
 

@@ -5,8 +5,14 @@ import torch
 from torch.utils.data import Subset, TensorDataset
 
 from supernet import SupernetConfig
-from supernet.data import (CIFAR10_FILES, check_batch, check_dataset, load_cifar10, load_digits,
-                           load_image_folder)
+from supernet.data import (
+    CIFAR10_FILES,
+    check_batch,
+    check_dataset,
+    load_cifar10,
+    load_digits,
+    load_image_folder,
+)
 
 
 def test_digits_split_is_fixed_and_disjoint():

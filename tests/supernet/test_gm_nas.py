@@ -12,11 +12,24 @@ from archgraph.spaces import get_search_space
 from supernet import build_supernet
 from supernet.data import load_perturbed_digits
 from supernet.evaluator import SupernetEvaluator, weights_fingerprint
-from supernet.gm_nas import (SplitTree, _balanced_partitions, _seed, cut_cost, few_shot,
-                             fit_split_tree, gm_nas, gradient_matching_matrix,
-                             min_cut_partition, num_balanced_partitions,
-                             random_balanced_partition, random_split, select_architecture,
-                             split_budget, successive_halving, validation_loss)
+from supernet.gm_nas import (
+    SplitTree,
+    _balanced_partitions,
+    _seed,
+    cut_cost,
+    few_shot,
+    fit_split_tree,
+    gm_nas,
+    gradient_matching_matrix,
+    min_cut_partition,
+    num_balanced_partitions,
+    random_balanced_partition,
+    random_split,
+    select_architecture,
+    split_budget,
+    successive_halving,
+    validation_loss,
+)
 from supernet.samplers import UniformSampler
 from supernet.splitting import gradient_matching_scores
 from supernet.train import train

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from archgraph.spaces import ChoiceArch, get_search_space
-from supernet import SupernetConfig, build_supernet
 from archgraph.spaces.nasbench201 import NB201_OPS
+from supernet import SupernetConfig, build_supernet
 from supernet.interchoice import ChannelBias, InterChoiceBias, nb201_previous_edges
 from supernet.samplers import StrictFairSampler, UniformSampler
 from supernet.train import train

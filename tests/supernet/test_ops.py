@@ -2,8 +2,15 @@ import pytest
 import torch
 
 from archgraph.spaces.costs import op_cost
-from supernet.ops import (AvgPool, ConvBNReLU, Identity, InvertedResidual, ReLUConvBN,
-                          ResNetBasicBlock, Zero)
+from supernet.ops import (
+    AvgPool,
+    ConvBNReLU,
+    Identity,
+    InvertedResidual,
+    ReLUConvBN,
+    ResNetBasicBlock,
+    Zero,
+)
 
 
 def n_params(m):

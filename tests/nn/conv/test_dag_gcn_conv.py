@@ -1,7 +1,7 @@
 import torch
 
-from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.nn.conv import BiDAGConv
+from archgraph.spaces.arch_graph import make_arch_graph
 
 
 def _chain(n=4, num_ops=3):

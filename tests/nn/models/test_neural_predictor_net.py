@@ -1,9 +1,9 @@
 import torch
 from torch_geometric.data import Batch
 
-from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.nn.conv import BiDAGConv
 from archgraph.nn.models import NeuralPredictorNet
+from archgraph.spaces.arch_graph import make_arch_graph
 
 
 def _batch():
