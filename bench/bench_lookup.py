@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import tempfile
-import time
 from collections import deque
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_spaces import timed  # bench/ is the script's folder, first on sys.path
 from tqdm import tqdm
 
 from archgraph.lookup import LookupTable
@@ -57,16 +56,6 @@ def synthetic_table(n: int, seed: int) -> LookupTable:
     frame["accuracy"] = accuracy.astype(np.float32).astype(np.float64)
     frame["flops"], frame["params"] = flops, params
     return LookupTable(frame, space.layer_names, space=space)
-
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time (s) of ``repeats`` calls of ``fn`` and its last result."""
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def numpy_scan(columns, budgets, accuracy, k: int) -> np.ndarray:
