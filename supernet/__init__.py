@@ -54,11 +54,11 @@ from supernet.data import load_digits
 from supernet.evaluator import SupernetEvaluator
 from supernet.factory import build_supernet
 from supernet.gm_nas import (
-                             SplitTree,
-                             fit_split_tree,
-                             gradient_matching_matrix,
-                             min_cut_partition,
-                             successive_halving,
+    SplitTree,
+    fit_split_tree,
+    gradient_matching_matrix,
+    min_cut_partition,
+    successive_halving,
 )
 from supernet.samplers import StrictFairSampler, UniformSampler
 from supernet.splitting import SplitSupernet, fine_tune_split, gradient_matching_scores

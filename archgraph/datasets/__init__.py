@@ -2,11 +2,11 @@
 loaders (``load_nasbench201``, ``load_nasbench101``, ``load_macro``), and
 ``SyntheticBenchmark``, known accuracies for any product space."""
 from archgraph.datasets.benchmarks import (
-                                           BENCHMARKS,
-                                           Benchmark,
-                                           load_macro,
-                                           load_nasbench101,
-                                           load_nasbench201,
+    BENCHMARKS,
+    Benchmark,
+    load_macro,
+    load_nasbench101,
+    load_nasbench201,
 )
 from archgraph.datasets.synthetic import SyntheticBenchmark
 

@@ -1,10 +1,10 @@
 """Evaluators: the ``Evaluator`` protocol (defined in ``archgraph.spaces``), the benchmark-table
 implementation and the registry of evaluators (``get_evaluator``, ``list_evaluators``)."""
 from archgraph.evaluators.registry import (
-                                           EVALUATORS,
-                                           get_evaluator,
-                                           list_evaluators,
-                                           register_evaluator,
+    EVALUATORS,
+    get_evaluator,
+    list_evaluators,
+    register_evaluator,
 )
 from archgraph.evaluators.table import TableEvaluator, table_evaluator
 from archgraph.spaces.evaluator import Evaluator

@@ -10,10 +10,10 @@ from archgraph.predictors.baselines import RandomForestPredictor, RidgePredictor
 from archgraph.predictors.neural import NeuralPredictor
 from archgraph.predictors.neural_classifier import NeuralClassifier
 from archgraph.predictors.registry import (
-                                           PREDICTORS,
-                                           get_predictor,
-                                           list_predictors,
-                                           register_predictor,
+    PREDICTORS,
+    get_predictor,
+    list_predictors,
+    register_predictor,
 )
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.predictors.tuning import TuningResult, tune_predictor

@@ -2,10 +2,10 @@
 constrained, random, and the iterative space-GCN search (Chen et al.)."""
 from archgraph.search.iterative import IterativeSearchResult, SearchRound, iterative_search
 from archgraph.search.predictor_search import (
-                                               SearchResult,
-                                               predictor_search,
-                                               random_search,
-                                               soft_pareto_search,
+    SearchResult,
+    predictor_search,
+    random_search,
+    soft_pareto_search,
 )
 
 __all__ = ["IterativeSearchResult", "SearchResult", "SearchRound", "iterative_search",

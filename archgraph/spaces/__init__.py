@@ -19,10 +19,10 @@ from archgraph.spaces.nasbench101 import NASBench101Space, NB101Cell
 from archgraph.spaces.nasbench201 import NASBench201Space
 from archgraph.spaces.product_space import ProductSpace, Subspace
 from archgraph.spaces.registry import (
-                                       SEARCH_SPACES,
-                                       get_search_space,
-                                       list_search_spaces,
-                                       register_search_space,
+    SEARCH_SPACES,
+    get_search_space,
+    list_search_spaces,
+    register_search_space,
 )
 from archgraph.spaces.search_space import SearchSpace
 

@@ -10,12 +10,6 @@ import numbers
 from typing import Iterable
 
 import numpy as np
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
-
-class NotFittedError(_SklearnNotFittedError):
-    """Raised when a predictor is used before ``fit`` (a ``ValueError`` and an
-    ``AttributeError``, and caught by handlers of scikit-learn's own ``NotFittedError``)."""
 
 
 def _owner(owner: str | None) -> str:

@@ -1,13 +1,7 @@
 import numpy as np
 import pytest
-import sklearn.exceptions
 
-from archgraph.utils.validation import NotFittedError, check_random_state
-
-
-def test_not_fitted_error_is_sklearns():
-    assert issubclass(NotFittedError, sklearn.exceptions.NotFittedError)
-    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+from archgraph.utils.validation import check_random_state
 
 
 def test_random_state_forms():
