@@ -61,6 +61,8 @@ def variants() -> dict:
         return out
     out.update({"Few-Shot NAS (3 sub-supernets)": gm_nas.few_shot,
                 "random split B=2 x1": partial(gm_nas.random_split, num_groups=2, num_splits=1),
+                "random split B=2 x1, no restart": partial(gm_nas.random_split, num_groups=2,
+                                                           num_splits=1, restart=False),
                 "GM-NAS B=2 x1": partial(gm_nas.gm_nas, num_groups=2, num_splits=1),
                 "GM-NAS B=2 x1, no restart": partial(gm_nas.gm_nas, num_groups=2, num_splits=1,
                                                      restart=False),
