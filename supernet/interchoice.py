@@ -26,8 +26,7 @@ of an edge are those of the edges that feed the same node and come before it in 
 ``0->3`` for ``2->3``. So ``D = 3`` selects as ``D = 2`` there, and split weights copy the
 ops of ``1->2``, ``1->3`` and ``2->3`` (by the choice of ``0->2``, ``0->3`` and ``1->3``).
 
-Two conventions here differ from the authors' code (UniNAS,
-https://github.com/cogsys-tuebingen/uninas, ``uninas/modules/mixed/bias*.py``), which gives the
+Two conventions here differ from the authors' published code (UniNAS), which gives the
 first searchable layer no bias at all and takes as "previous" the mixed ops created before, in
 creation order (in NAS-Bench-201: the previous edges of the cell order, those of the cell before
 for the first edges), and whose split weights share one optimizer state among the copies. Here
