@@ -111,6 +111,8 @@ def main(argv=None) -> None:
     if args.only_convolutions:
         truth = truth.restrict(drop_options(truth.space))
         name += "_convs"
+    if args.epochs != 30:  # another budget keeps the default results
+        name += f"_epochs{args.epochs}"
     chosen = inter_choice_variants() if args.inter_choice else variants()
     recal = (PAPER_RECALIBRATION if args.paper_recalibration
              else dict(recal_batches=args.recal_batches))
