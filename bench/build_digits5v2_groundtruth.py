@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import kendalltau
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = "digits5v2"
@@ -88,9 +87,16 @@ def done_units(work: Path) -> dict:
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if not {"arch", "seed", "acc", "loss", "seconds"} <= rec.keys():
+            if not isinstance(rec, dict) or not {"arch", "seed", "acc", "loss",
+                                                  "seconds"} <= rec.keys():
                 raise ValueError(f"{path}: record {line[:80]!r} lacks fields; delete the file "
                                  f"to rebuild its units")
+            if not (isinstance(rec["arch"], int) and isinstance(rec["seed"], int)
+                    and np.isfinite([rec["acc"], rec["loss"]]).all()
+                    and 0 <= rec["acc"] <= 100 and rec["loss"] >= 0):
+                raise ValueError(f"{path}: record {line[:80]!r} is not a measurement (integer "
+                                 f"arch and seed, accuracy in [0, 100], loss >= 0); delete the "
+                                 f"file to rebuild its units")
             done[rec["arch"], rec["seed"]] = rec
     return done
 
@@ -124,27 +130,28 @@ def worker(w: int, num_workers: int, work: str, quick: bool) -> None:
                       flush=True)
 
 
-def quality(table: pd.DataFrame, seeds) -> dict:
-    """Seed-to-seed agreement of the ground truth."""
-    cols = [f"acc_seed{s}" for s in seeds]
-    pairs = list(combinations(cols, 2))
-    bins = pd.qcut(table["flops"].rank(method="first"), 4, labels=False)
-    within = [np.mean([kendalltau(g[a], g[b])[0] for a, b in pairs])
-              for _, g in table.groupby(bins)]
-    ceiling = [kendalltau(table[c], table[[o for o in cols if o != c]].mean(axis=1))[0]
-               for c in cols]
-    return dict(kendall_between_seeds=float(np.mean([kendalltau(table[a], table[b])[0]
-                                                     for a, b in pairs])),
-                kendall_between_seeds_within_flops_quartiles=[float(v) for v in within],
-                noise_ceiling_kendall_one_seed_vs_mean_of_others=float(np.mean(ceiling)),
-                kendall_flops_vs_accuracy=float(kendalltau(table["flops"],
-                                                           table["accuracy"])[0]))
+def quality(truth) -> dict:
+    """Seed-to-seed agreement of the ground truth (a ``supernet.compare.GroundTruth``), over
+    the space and per FLOPs quartile (grouped as ``kendall_tau_within_bins`` does)."""
+    from archgraph.metrics import kendall_tau
+
+    seeds, n = truth.seeds, len(truth.flops)
+    group = np.argsort(np.argsort(truth.flops, kind="stable"), kind="stable") * 4 // n
+    pairs = list(combinations(range(seeds.shape[1]), 2))
+    within = [float(np.mean([kendall_tau(seeds[group == q, a], seeds[group == q, b])
+                             for a, b in pairs])) if (group == q).sum() >= 2 else float("nan")
+              for q in range(4)]
+    return dict(kendall_between_seeds=truth.seed_agreement()["kendall"],
+                kendall_between_seeds_within_flops_quartiles=within,
+                noise_ceiling_kendall_one_seed_vs_mean_of_others=truth.noise_ceiling()["kendall"],
+                kendall_flops_vs_accuracy=kendall_tau(truth.flops, truth.accuracy))
 
 
 def merge(work: Path, out: Path, cfg: dict, seconds: float) -> pd.DataFrame:
     """The table of every architecture whose seeds are all measured, and its JSON sidecar."""
     from archgraph.spaces import get_search_space
     from archgraph.utils.io import atomic_write
+    from supernet.compare import GroundTruth
 
     space = get_search_space(SPACE)
     archs = list(space.enumerate())
@@ -160,14 +167,17 @@ def merge(work: Path, out: Path, cfg: dict, seconds: float) -> pd.DataFrame:
     for s in cfg["seeds"]:
         table[f"acc_seed{s}"] = [done[a, s]["acc"] for a in measured]
         table[f"loss_seed{s}"] = [done[a, s]["loss"] for a in measured]
-    table["accuracy"] = table[[f"acc_seed{s}" for s in cfg["seeds"]]].mean(axis=1)
+    acc = [f"acc_seed{s}" for s in cfg["seeds"]]
+    table["accuracy"] = table[acc].mean(axis=1)
     cpu = sum(r["seconds"] for r in done.values())
     meta = dict(space=SPACE, data="load_perturbed_digits(\"all\"): 1,797 perturbed 8x8 digits",
                 cross_validation="StratifiedKFold(folds, shuffle=True, random_state=seed); "
                                  "network seed 1000*seed+fold",
                 **cfg, num_measured=len(measured), torch_threads_per_worker=1,
                 cpu_seconds=cpu, wall_seconds_last_run=seconds,
-                quality=quality(table, cfg["seeds"]) if len(table) > 3 else None)
+                quality=quality(GroundTruth(space, sel, table[acc].to_numpy(),
+                                            table["flops"].to_numpy(dtype=np.float64)))
+                if len(table) > 3 else None)
     with atomic_write(out, "w") as fh:
         table.to_csv(fh, index=False, float_format="%.4f")
     with atomic_write(out.with_suffix(".json"), "w") as fh:

@@ -43,3 +43,15 @@ def test_refuses_records_without_fields(tmp_path, build):
     (tmp_path / "worker0.jsonl").write_text('{"arch": 1}\n')
     with pytest.raises(ValueError, match="lacks fields"):
         build.done_units(tmp_path)
+
+
+@pytest.mark.parametrize("record", [
+    '{"arch": 1, "seed": 0, "acc": 101.0, "loss": 0.5, "seconds": 1.0}',
+    '{"arch": 1, "seed": 0, "acc": NaN, "loss": 0.5, "seconds": 1.0}',
+    '{"arch": "1", "seed": 0, "acc": 50.0, "loss": 0.5, "seconds": 1.0}',
+    '{"arch": 1, "seed": 0, "acc": 50.0, "loss": -1, "seconds": 1.0}',
+])
+def test_refuses_records_that_are_not_measurements(tmp_path, build, record):
+    (tmp_path / "worker0.jsonl").write_text(record + "\n")
+    with pytest.raises(ValueError, match="is not a measurement"):
+        build.done_units(tmp_path)
