@@ -26,6 +26,7 @@ being built (``--groundtruth`` of a partial build ranks them; the complete one r
     python bench/bench_supernet_variants.py --quick                           # smoke run
     python bench/bench_supernet_variants.py --inter-choice --jobs 2
     python bench/bench_supernet_variants.py --inter-choice --only-convolutions --jobs 2
+    python bench/bench_supernet_variants.py --overhead      # inter-choice time and parameters
 """
 from __future__ import annotations
 
@@ -81,6 +82,40 @@ def inter_choice_variants() -> dict:
     return out
 
 
+def overhead(repeats: int = 3, epochs: int = 2) -> list[str]:
+    """Training time (median of ``repeats``, one thread, nothing else in this process) and
+    parameters of the inter-choice configurations against the plain supernet."""
+    import statistics
+    import time
+
+    import torch
+
+    from archgraph.spaces import get_search_space
+    from supernet import SupernetConfig, UniformSampler, build_supernet, train
+
+    torch.set_num_threads(1)
+    space, data = get_search_space("digits5v2"), load_perturbed_digits("train")
+    configs = {"plain": SupernetConfig(),
+               **{f"bias D={d} {k}": SupernetConfig(bias_weights=d, bias=k)
+                  for d in (1, 3) for k in ("joint", "shared")},
+               "split weights": SupernetConfig(split_weights_epoch=1)}
+    seconds = {name: [] for name in configs}
+    for rep in range(repeats):  # interleaved, so a slower stretch of the machine hits all
+        for name, config in configs.items():
+            net = build_supernet(space, config, random_state=rep)
+            t = time.perf_counter()
+            train(net, data, epochs, sampler=UniformSampler(space, rep), random_state=rep,
+                  progress=False)
+            seconds[name].append(time.perf_counter() - t)
+    base = statistics.median(seconds["plain"])
+    rows = ["| variant | seconds | vs plain | parameters |", "|---|---|---|---|"]
+    for name, config in configs.items():
+        t = statistics.median(seconds[name])
+        params = sum(p.numel() for p in build_supernet(space, config).parameters())
+        rows.append(f"| {name} | {t:.2f} | {t / base:.2f} | {params:,} |")
+    return rows
+
+
 def markdown(table: pd.DataFrame) -> list[str]:
     """Rows of a Markdown table of ``table`` (index first), floats to 3 decimals."""
     cells = [[str(i)] + [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
@@ -105,7 +140,16 @@ def main(argv=None) -> None:
                    help="compare Laube & Zell's bias and split weights instead")
     p.add_argument("--only-convolutions", action="store_true",
                    help="restrict space and ground truth to architectures without identity")
+    p.add_argument("--overhead", action="store_true",
+                   help="only the training time and parameters of the inter-choice variants")
     args = p.parse_args(argv)
+    if args.overhead:
+        rows = overhead(1 if args.quick else 3, 1 if args.quick else 2)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"interchoice_overhead{'_quick' if args.quick else ''}.md").write_text(
+            "\n".join(rows) + "\n")
+        print("\n".join(rows))
+        return
     truth = load_groundtruth(args.groundtruth)
     name = "interchoice" if args.inter_choice else "supernet_variants"
     if args.only_convolutions:
