@@ -34,6 +34,7 @@ import pandas as pd
 from archgraph.spaces.product_space import ProductSpace
 from archgraph.spaces.search_space import SearchSpace
 from archgraph.utils.io import atomic_path, atomic_write
+from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_finite, check_int
 
 __all__ = ["LookupTable", "pareto_mask", "soft_pareto_mask"]
@@ -43,6 +44,7 @@ _CSV_HEADER = "# archgraph-lookup-table "
 _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 _VERSION = 2  # 2: the accuracy order is stored as a column named by the "order" key
 _ORDER_COLUMN = "accuracy_order"
+_TABLE_HINT = "Tabulate a subspace (space.subspace(layers, base)) or raise 'max_memory_gb'."
 _FIRST_BLOCK = 4096  # rows a top-k query checks first; each next block is twice larger
 _WALK_SHARE = 1 / 16  # past this share of the rows, a top-k query scans every row instead
 _COST_BINS = 4096  # cost bins of the Pareto fronts' vectorized prefilter
@@ -206,7 +208,8 @@ class LookupTable:
     @classmethod
     def from_predictions(cls, space: SearchSpace, archs: Sequence | None, accuracy,
                          costs: Sequence[str] = ("flops", "params"),
-                         columns: Mapping[str, Sequence] | None = None) -> "LookupTable":
+                         columns: Mapping[str, Sequence] | None = None,
+                         max_memory_gb: float | None = None) -> "LookupTable":
         """Table of predicted accuracies, costed by the space's cost models.
 
         Args:
@@ -217,6 +220,8 @@ class LookupTable:
             accuracy: predicted accuracies ``[n]`` in the order of the rows.
             costs: cost models of the space to add as columns (``space.cost_metrics``).
             columns: further columns ``{name: values [n]}``, e.g. measured ``latency``.
+            max_memory_gb: memory budget of a whole-space table (``archs=None``), checked
+                before anything is allocated; ``None``: 90% of what the process may use.
         """
         owner = "LookupTable.from_predictions"
         if not isinstance(space, SearchSpace):
@@ -232,7 +237,14 @@ class LookupTable:
                 raise ValueError(f"The 'archs' parameter of {owner} may be None (the whole "
                                  f"space) only for a ProductSpace. The {space.name!r} space "
                                  f"({type(space).__name__}) needs a list of architectures.")
-            n = len(space)
+            n = space.size
+            if np.ndim(accuracy) != 1 or len(accuracy) != n:  # before allocating the table
+                got = len(accuracy) if np.ndim(accuracy) == 1 else f"shape {np.shape(accuracy)}"
+                raise ValueError(f"The 'accuracy' parameter of {owner} must have one value per "
+                                 f"architecture ({n}). Got {got} instead.")
+            check_memory(cls.memory_estimate_gb(space, len(costs), len(columns or {})),
+                         max_memory_gb, f"{owner} over {n:,} architectures of {space.name!r}",
+                         hint=_TABLE_HINT)
             choices = space.all_choices(dtype=_choice_dtype(space.num_options))  # [n, L]
             layers = space.layer_names
             cost_values = {m: space.costs(m) for m in costs}
@@ -268,6 +280,55 @@ class LookupTable:
                                  f"have shape ({n},). Got {values.shape} instead.")
             data[name] = values
         return cls(pd.DataFrame(data, copy=False), layers, space=space)
+
+    @classmethod
+    def build(cls, predictor, space: ProductSpace | None = None, *,
+              costs: Sequence[str] | None = None,
+              columns: Mapping[str, Sequence] | None = None, chunk_size: int = 65536,
+              progress: bool = False, max_memory_gb: float | None = None) -> "LookupTable":
+        """Whole-(sub)space table of a fitted predictor, predicted straight from the space's
+        choice matrix in chunks (``predictor.predict_space``): no architecture object per
+        row, and the table's memory is estimated and checked before predicting.
+
+        Args:
+            predictor: a fitted predictor of ``archgraph.predictors``.
+            space: the predictor's product space or a subspace of it (default: its own).
+            costs: cost models to add as columns (default: all of the space's).
+            columns: further columns ``{name: values [n]}`` in index order.
+            chunk_size: architectures per prediction chunk.
+            progress: show a progress bar over the chunks.
+            max_memory_gb: memory budget in GiB (``None``: 90% of what the process may use).
+        """
+        owner = "LookupTable.build"
+        if not callable(getattr(predictor, "predict_space", None)):
+            raise TypeError(f"The 'predictor' argument of {owner} must be a predictor of "
+                            f"archgraph.predictors (with predict_space). Got "
+                            f"{type(predictor).__name__} instead.")
+        if space is None:  # the fitted space (transductive predictors), else the declared one
+            space = getattr(predictor, "space_", None)
+            space = getattr(predictor, "space", None) if space is None else space
+        if not isinstance(space, ProductSpace):
+            raise TypeError(f"The 'space' argument of {owner} must be a ProductSpace or a "
+                            f"subspace of one. Got {type(space).__name__} instead.")
+        costs = tuple(space.cost_metrics if costs is None else costs)
+        table_gb = cls.memory_estimate_gb(space, len(costs), len(columns or {}))
+        check_memory(table_gb, max_memory_gb, f"{owner} over {space.size:,} architectures",
+                     hint=_TABLE_HINT)
+        budget = None if max_memory_gb is None else max_memory_gb - table_gb
+        accuracy = predictor.predict_space(space, chunk_size=chunk_size, progress=progress,
+                                           max_memory_gb=budget)
+        return cls.from_predictions(space, None, accuracy, costs=costs, columns=columns,
+                                    max_memory_gb=max_memory_gb)
+
+    @staticmethod
+    def memory_estimate_gb(space: ProductSpace, num_costs: int, num_columns: int = 0) -> float:
+        """Peak GiB of a whole-space table: choice columns (1-2 bytes each, plus the int64
+        positions they are computed from), accuracy, cost and extra columns of 8 bytes, and the
+        DataFrame's copy of them."""
+        n = space.size
+        itemsize = np.dtype(_choice_dtype(space.num_options)).itemsize
+        per_row = 2 * itemsize * space.num_layers + 16 + 16 * (1 + num_costs + num_columns)
+        return n * per_row / 2 ** 30
 
     @staticmethod
     def _arch_costs(space: SearchSpace, metric: str, archs: list) -> np.ndarray:

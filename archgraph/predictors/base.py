@@ -12,9 +12,11 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
 from archgraph.spaces import ProductSpace, SearchSpace
-from archgraph.utils.validation import check_finite
+from archgraph.utils.memory import check_memory
+from archgraph.utils.validation import check_finite, check_int
 
 #: ``_parameter_constraints`` entries shared by the predictors
 POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
@@ -101,3 +103,68 @@ class BasePredictor(RegressorMixin, ArchEstimator):
         """Predicted accuracies ``[len(archs)]`` of ``archs``."""
         check_is_fitted(self)
         return np.asarray(self._predict(self._check_archs(archs)), dtype=np.float64)
+
+    #: bytes per architecture a chunk of :meth:`predict_space` holds besides its output
+    #: (choice matrix, architectures and their encodings); subclasses with a heavier working
+    #: set override :meth:`_chunk_bytes`
+    CHUNK_BYTES_PER_ARCH = 4096
+
+    def _chunk_bytes(self, space: ProductSpace, chunk_size: int) -> int:
+        return chunk_size * self.CHUNK_BYTES_PER_ARCH
+
+    def predict_space(self, space: ProductSpace | None = None, *, chunk_size: int = 65536,
+                      progress: bool = False, max_memory_gb: float | None = None) -> np.ndarray:
+        """Predicted accuracies of every architecture of a product (sub)space, in its
+        :meth:`~archgraph.spaces.ProductSpace.index` order, streamed from the choice matrix.
+
+        The space is predicted ``chunk_size`` architectures at a time from
+        :meth:`~archgraph.spaces.ProductSpace.choice_block`, so memory is the output
+        (8 bytes per architecture) plus one chunk's working set, estimated and checked
+        against ``max_memory_gb`` before anything is allocated. The numbers equal
+        ``predict(list(space.enumerate()))``; predictors over one shared topology
+        (:class:`~archgraph.predictors.NeuralPredictor` on chain spaces) build their inputs
+        straight from the choices, with no architecture object at all.
+
+        Args:
+            space: the predictor's space or a subspace of it (``space.subspace(...)``);
+                default: the predictor's own space.
+            chunk_size: architectures per chunk.
+            progress: show a tqdm progress bar over chunks.
+            max_memory_gb: memory budget in GiB; ``None``: 90% of what the process may still
+                use (free memory, ``ulimit -v``, the cgroup limit).
+
+        Returns:
+            float64 array ``[len(space)]``.
+        """
+        check_is_fitted(self)
+        owner = f"{type(self).__name__}.predict_space"
+        space = self._check_predict_space(space, owner)
+        chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
+        n = len(space)
+        chunk = min(chunk_size, n)
+        check_memory((8 * n + self._chunk_bytes(space, chunk)) / 2 ** 30, max_memory_gb,
+                     f"{owner} over {n:,} architectures of {space.name!r}")
+        out = np.empty(n, dtype=np.float64)
+        starts = range(0, n, chunk)
+        for start in tqdm(starts, desc=type(self).__name__, unit="chunk", disable=not progress):
+            stop = min(start + chunk, n)
+            out[start:stop] = self._predict_choices(space, space.choice_block(start, stop))
+        return out
+
+    def _check_predict_space(self, space, owner: str) -> ProductSpace:
+        own = self.space
+        space = own if space is None else space
+        if not isinstance(space, ProductSpace):
+            raise TypeError(f"The 'space' argument of {owner} must be a ProductSpace or a "
+                            f"subspace of one (whole-space prediction needs a choice matrix). "
+                            f"Got {type(space).__name__} instead.")
+        if isinstance(own, ProductSpace) and space.root.signature() != own.root.signature():
+            raise ValueError(f"The 'space' argument of {owner} must be the predictor's space "
+                             f"{own.name!r} or a subspace of it. Got the {space.name!r} space "
+                             f"with another layer/option table.")
+        return space
+
+    def _predict_choices(self, space: ProductSpace, choices: np.ndarray) -> np.ndarray:
+        """Predictions of one chunk of ``space`` given as its choice matrix; the generic path
+        decodes the chunk's architectures (subclasses skip that where they can)."""
+        return np.asarray(self._predict(space.decode(choices)), dtype=np.float64)

@@ -8,12 +8,29 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import Interval
 
+from archgraph.encoding import onehot_encode
 from archgraph.predictors.base import NON_NEGATIVE_FLOAT, POSITIVE_INT, RANDOM_STATE, BasePredictor
 from archgraph.predictors.registry import register_predictor
+from archgraph.spaces import ProductSpace
+
+
+class OneHotBaseline(BasePredictor):
+    """A scikit-learn ``model_`` on the one-hot encoding; on a chain space, whole-space
+    prediction encodes the choice matrix directly."""
+
+    def _predict(self, archs: list) -> np.ndarray:
+        return self.model_.predict(self.space.features(archs))
+
+    def _predict_choices(self, space, choices: np.ndarray) -> np.ndarray:
+        own = self.space
+        if not isinstance(own, ProductSpace) or own is not own.root:
+            return super()._predict_choices(space, choices)
+        full = space.parent_choices(choices) if space is not space.root else choices
+        return self.model_.predict(onehot_encode(full, own.num_options))
 
 
 @register_predictor("ridge")
-class RidgePredictor(BasePredictor):
+class RidgePredictor(OneHotBaseline):
     """Ridge regression (L2-penalized least squares) on the one-hot encoding of the space.
 
     Args:
@@ -34,12 +51,9 @@ class RidgePredictor(BasePredictor):
     def _fit(self, archs: list, y: np.ndarray) -> None:
         self.model_ = Ridge(alpha=float(self.alpha)).fit(self.space.features(archs), y)
 
-    def _predict(self, archs: list) -> np.ndarray:
-        return self.model_.predict(self.space.features(archs))
-
 
 @register_predictor("random_forest")
-class RandomForestPredictor(BasePredictor):
+class RandomForestPredictor(OneHotBaseline):
     """Random forest regression on the one-hot encoding of the space.
 
     Args:
@@ -74,6 +88,3 @@ class RandomForestPredictor(BasePredictor):
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
             max_features=float(self.max_features), random_state=seed,
         ).fit(self.space.features(archs), y)
-
-    def _predict(self, archs: list) -> np.ndarray:
-        return self.model_.predict(self.space.features(archs))

@@ -97,20 +97,32 @@ def predict_graph_net(net: NeuralPredictorNet, batcher: ArchGraphBatcher, archs:
     and ``dense``, the layers aggregate with dense adjacency matmuls
     (:meth:`NeuralPredictorNet.forward_dense`, same numbers, ~1.4x faster; see
     BENCHMARKS.md); otherwise with sparse message passing."""
+    if dense and batcher.template is not None:
+        return predict_choices_dense(net, batcher.template, batcher.space.root.encode(archs),
+                                     device)
     net.eval()
-    dense = dense and batcher.template is not None
-    if dense:
-        x0, ei, _ = batcher.template
-        adj = [a.to(device) for a in BiDAGConv.dense_adjacency(ei, x0.size(0))]
     out = []
     for start in range(0, len(archs), PREDICT_CHUNK):
         chunk = archs[start:start + PREDICT_CHUNK]
-        if dense:
-            z = net.forward_dense(batcher.dense_features(chunk).to(device), *adj)
-        else:
-            x, edge_index, batch = batcher.batch(chunk)
-            z = net(x.to(device), edge_index.to(device), batch.to(device), len(chunk))
-        out.append(z.cpu())
+        x, edge_index, batch = batcher.batch(chunk)
+        out.append(net(x.to(device), edge_index.to(device), batch.to(device), len(chunk)).cpu())
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+@torch.no_grad()
+def predict_choices_dense(net: NeuralPredictorNet, template, root_choices: np.ndarray,
+                          device) -> np.ndarray:
+    """Raw network outputs of architectures given by their root-space choice matrix, for a
+    space with one shared topology (``template`` of an :class:`ArchGraphBatcher`): node
+    features are built from the choices and aggregated with dense adjacency matmuls, with no
+    architecture object or ``Data`` graph."""
+    net.eval()
+    x0, ei, _ = template
+    adj = [a.to(device) for a in BiDAGConv.dense_adjacency(ei, x0.size(0))]
+    out = []
+    for start in range(0, len(root_choices), PREDICT_CHUNK):
+        x = ArchGraphBatcher._features(template, root_choices[start:start + PREDICT_CHUNK])
+        out.append(net.forward_dense(x.to(device), *adj).cpu())
     return torch.cat(out).numpy().astype(np.float64)
 
 
@@ -212,4 +224,23 @@ class NeuralPredictor(BasePredictor):
 
     def _predict(self, archs: list) -> np.ndarray:
         out = predict_graph_net(self.net_, self.batcher_, archs, self.device_)
+        return self._unscale(out)
+
+    def _unscale(self, out: np.ndarray) -> np.ndarray:
         return out if self.output_range is not None else self.y_mean_ + self.y_std_ * out
+
+    def _chunk_bytes(self, space, chunk_size: int) -> int:
+        template = self.batcher_.template
+        if template is None:
+            return super()._chunk_bytes(space, chunk_size)
+        # per architecture of a forward batch: node features plus ~4 node-state buffers
+        nodes, feats = template[0].shape
+        per_arch = 4 * nodes * (feats + 4 * self.hidden_channels)
+        return chunk_size * 8 * space.root.num_layers + min(chunk_size, PREDICT_CHUNK) * per_arch
+
+    def _predict_choices(self, space, choices: np.ndarray) -> np.ndarray:
+        template = self.batcher_.template
+        if template is None:  # topology varies with the choices: per-architecture graphs
+            return super()._predict_choices(space, choices)
+        root = space.parent_choices(choices) if space is not space.root else choices
+        return self._unscale(predict_choices_dense(self.net_, template, root, self.device_))

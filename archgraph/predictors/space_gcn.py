@@ -212,6 +212,15 @@ class SpaceGCNPredictor(BasePredictor):
         check_is_fitted(self)
         return self.predictions_[self.space_.indices(list(archs))].astype(np.float64)
 
+    def _predict_choices(self, space, choices: np.ndarray) -> np.ndarray:
+        fitted = self.space_
+        if fitted is fitted.root:  # node index = position of the root choices
+            full = space.parent_choices(choices) if space is not space.root else choices
+            idx = np.ravel_multi_index(full.T, fitted.num_options)
+        else:
+            idx = fitted.indices(space.decode(choices))
+        return self.predictions_[idx].astype(np.float64)
+
     def lookup_table(self):
         """:class:`~archgraph.lookup.LookupTable` of every node: predictions and costs."""
         from archgraph.lookup import LookupTable

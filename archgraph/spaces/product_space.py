@@ -21,7 +21,11 @@ from archgraph.encoding import onehot_encode
 from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.spaces.choice_arch import ChoiceArch
 from archgraph.spaces.search_space import SearchSpace
+from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_int, check_one_of, check_random_state
+
+_SUBSPACE_HINT = ("Work on a subspace (space.subspace(layers, base)) or pass a choice matrix "
+                  "of the architectures you need.")
 
 
 class ProductSpace(SearchSpace):
@@ -173,12 +177,26 @@ class ProductSpace(SearchSpace):
     # -- enumeration ---------------------------------------------------------------------
     def all_choices(self, dtype=np.int8) -> np.ndarray:
         """Choice matrix of every architecture, in :meth:`index` order: ``[len(self), L]``."""
-        n = len(self)
-        out = np.empty((n, self.num_layers), dtype=dtype)
+        per_arch = 8 + self.num_layers * np.dtype(dtype).itemsize  # positions + the matrix
+        check_memory(per_arch * self.size / 2 ** 30, None,
+                     f"{type(self).__name__}.all_choices over every architecture of "
+                     f"{self.name!r} ({self.size:,})", hint=_SUBSPACE_HINT)
+        return self.choice_block(0, self.size, dtype=dtype)
+
+    def choice_block(self, start: int, stop: int, dtype=np.int64) -> np.ndarray:
+        """Choice matrix ``[stop - start, L]`` of the architectures at positions
+        ``start..stop-1`` of :meth:`index` order, computed from the positions (no architecture
+        objects): the chunks of a whole-space prediction."""
+        n = self.size
+        start = check_int(start, "start", f"{type(self).__name__}.choice_block", low=0, high=n)
+        stop = check_int(stop, "stop", f"{type(self).__name__}.choice_block", low=start,
+                         high=n)
+        idx = np.arange(start, stop, dtype=np.int64)
+        out = np.empty((stop - start, self.num_layers), dtype=dtype)
         stride = n
         for l, o in enumerate(self.num_options):  # C order: last layer fastest
             stride //= o
-            out[:, l] = (np.arange(n, dtype=np.int64) // stride) % o
+            out[:, l] = (idx // stride) % o
         return out
 
     def enumerate(self) -> Iterator[ChoiceArch]:
@@ -254,6 +272,10 @@ class ProductSpace(SearchSpace):
         """Vectorized cost of a choice matrix (default: every architecture, in index order)."""
         base, tables = self.cost_tables(metric)
         if choices is None:
+            # the outer sum and its flattened copy: 16 bytes per architecture
+            check_memory(16 * self.size / 2 ** 30, None,
+                         f"{type(self).__name__}.costs({metric!r}) over every architecture of "
+                         f"{self.name!r} ({self.size:,})", hint=_SUBSPACE_HINT)
             # outer sum over the grid, never materializing the choice matrix
             total = np.zeros((), dtype=np.float64)
             for t in tables:
