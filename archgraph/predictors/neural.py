@@ -26,7 +26,7 @@ from archgraph.predictors.registry import register_predictor
 from archgraph.utils.validation import check_random_state
 
 #: architectures per forward pass in ``predict`` (memory ~ chunk x nodes x hidden floats)
-PREDICT_CHUNK = 4096
+PREDICT_CHUNK = 1024
 #: ``_parameter_constraints`` of the GCN network and its training (NeuralPredictor and
 #: NeuralClassifier); ``fc_channels`` and ``device`` get their content checked by
 #: :func:`net_params`
