@@ -74,3 +74,10 @@ def test_dense_form_equals_message_passing():
     dense = conv.forward_dense(torch.stack([g.x for g in graphs]), adj_f, adj_b)  # [2, 5, 5]
     for g, d in zip(graphs, dense):
         torch.testing.assert_close(conv(g.x, g.edge_index), d)
+    with torch.no_grad():  # the in-place inference path: the same numbers
+        torch.testing.assert_close(conv.forward_dense(torch.stack([g.x for g in graphs]),
+                                                      adj_f, adj_b), dense, rtol=0, atol=0)
+    nobias = BiDAGConv(3, 5, bias=False)
+    for g, d in zip(graphs, nobias.forward_dense(torch.stack([g.x for g in graphs]),
+                                                 adj_f, adj_b)):
+        torch.testing.assert_close(nobias(g.x, g.edge_index), d)
