@@ -1,25 +1,84 @@
 """Atomic file writes: nothing is half-written on failure (write a temporary file beside the
-target, then rename it into place)."""
+target, then rename it into place), content checksums verified on load, and exclusive locks of
+output paths."""
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _tmp_prefix(path: Path) -> str:
+    # the writer's host and pid are in the name, so a later writer can tell a stale temporary
+    # file (its process is gone) from one being written right now
+    return f".{path.name}.{socket.gethostname()}-{os.getpid()}."
+
+
+def clean_stale_tmp(path) -> list[Path]:
+    """Remove the temporary files that killed writers of ``path`` left beside it (written by
+    this host, by a process that no longer runs); return the removed paths. Called at the start
+    of every atomic write."""
+    path = Path(path)
+    host, removed = socket.gethostname(), []
+    if not path.parent.is_dir():
+        return removed
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        owner = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        tmp_host, _, pid = owner.rpartition("-")
+        if tmp_host != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the glob metacharacters escaped."""
+    import glob
+
+    return glob.escape(name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _mkstemp(path: Path) -> tuple[int, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output file gets the usual mode
+    return fd, tmp
 
 
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "wb") -> Iterator:
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. The file
+    gets the permissions of a newly created file (``0o666`` minus the umask); stale temporary
+    files of killed writers of ``path`` are removed first (:func:`clean_stale_tmp`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _mkstemp(path)
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
@@ -36,11 +95,11 @@ def atomic_write(path, mode: str = "wb") -> Iterator:
 def atomic_path(path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds.
 
-    For writers that want a file name (``DataFrame.to_parquet``, ``torch.save``).
+    For writers that want a file name (``DataFrame.to_parquet``, ``torch.save``). Permissions
+    and stale temporary files as in :func:`atomic_write`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _mkstemp(path)
     os.close(fd)
     try:
         yield Path(tmp)
