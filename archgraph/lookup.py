@@ -21,6 +21,7 @@ table.
 """
 from __future__ import annotations
 
+import io
 import json
 import numbers
 import warnings
@@ -33,7 +34,14 @@ import pandas as pd
 
 from archgraph.spaces.product_space import ProductSpace
 from archgraph.spaces.search_space import SearchSpace
-from archgraph.utils.io import atomic_path, atomic_write
+from archgraph.utils.io import (
+    CHECKSUM_KEY,
+    atomic_path,
+    atomic_write,
+    bytes_digest,
+    check_digest,
+    frame_digest,
+)
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_finite, check_int
 
@@ -42,7 +50,9 @@ __all__ = ["LookupTable", "pareto_mask", "soft_pareto_mask"]
 _FORMAT = "archgraph.LookupTable"
 _CSV_HEADER = "# archgraph-lookup-table "
 _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
-_VERSION = 2  # 2: the accuracy order is stored as a column named by the "order" key
+_VERSION = 3  # 2: the accuracy order is stored as a column named by the "order" key
+#             3: a SHA-256 of the content under "sha256" (Parquet: of the values; CSV: of the
+#                text after the header line), required from this version on
 _ORDER_COLUMN = "accuracy_order"
 _TABLE_HINT = "Tabulate a subspace (space.subspace(layers, base)) or raise 'max_memory_gb'."
 _FIRST_BLOCK = 4096  # rows a top-k query checks first; each next block is twice larger
@@ -527,18 +537,22 @@ class LookupTable:
             order = self.accuracy_order
             order = order.astype(np.int32 if len(order) <= np.iinfo(np.int32).max else np.int64)
             frame = frame.assign(**{meta["order"]: order})  # no copy of the columns
-        meta = json.dumps(meta)
         if fmt == "parquet":
             pa, pq = _pyarrow()
             table = pa.Table.from_pandas(frame, preserve_index=False)
+            meta[CHECKSUM_KEY] = frame_digest(frame)
             table = table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), b"archgraph": meta.encode()})
+                {**(table.schema.metadata or {}), b"archgraph": json.dumps(meta).encode()})
             with atomic_path(path) as tmp:
                 pq.write_table(table, tmp)
         else:
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False)
+            body = buffer.getvalue()
+            meta[CHECKSUM_KEY] = bytes_digest(body.encode("utf-8"))
             with atomic_write(path, "w") as fh:
-                fh.write(_CSV_HEADER + meta + "\n")
-                frame.to_csv(fh, index=False)
+                fh.write(_CSV_HEADER + json.dumps(meta) + "\n")
+                fh.write(body)
         return Path(path)
 
     @classmethod
@@ -554,22 +568,44 @@ class LookupTable:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"No lookup table at {path}.")
-        if fmt == "parquet":
-            pa, pq = _pyarrow()
-            table = pq.read_table(path)
-            raw = (table.schema.metadata or {}).get(b"archgraph")
-            meta = json.loads(raw) if raw else None
-            frame = table.to_pandas()
-        else:
-            with open(path, encoding="utf-8") as fh:
-                first = fh.readline()
+        try:
+            if fmt == "parquet":
+                pa, pq = _pyarrow()
+                table = pq.read_table(path)
+                raw = (table.schema.metadata or {}).get(b"archgraph")
+                meta = json.loads(raw) if raw else None
+                frame = table.to_pandas()
+                actual = frame_digest(frame)
+            else:
+                with open(path, encoding="utf-8", newline="") as fh:
+                    first = fh.readline()
+                    body = fh.read() if first.startswith(_CSV_HEADER) else ""
                 meta = (json.loads(first[len(_CSV_HEADER):])
                         if first.startswith(_CSV_HEADER) else None)
-                frame = pd.read_csv(fh, dtype={"arch": str}) if meta else None
-        if meta is None or meta.get("format") != _FORMAT:
+                actual = bytes_digest(body.encode("utf-8"))
+        except (ValueError, OSError, UnicodeDecodeError) as exc:  # JSON, thrift, Arrow, text
+            text = str(exc).strip().splitlines()
+            raise ValueError(f"Lookup table {str(path)!r} is unreadable (corrupted or not a "
+                             f"{fmt} file): {type(exc).__name__}: {text[0] if text else ''}"
+                             ) from exc
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise ValueError(f"{path} is not an archgraph lookup table: its "
                              f"{'Parquet metadata' if fmt == 'parquet' else 'first line'} "
                              f"lacks the archgraph header written by LookupTable.save.")
+        version = meta.get("version")
+        if CHECKSUM_KEY in meta or not isinstance(version, int) or version >= 3:
+            check_digest(path, meta.get(CHECKSUM_KEY), actual, "lookup table")
+        if fmt == "csv":
+            try:
+                frame = pd.read_csv(io.StringIO(body), dtype={"arch": str})
+            except (ValueError, pd.errors.ParserError) as exc:
+                raise ValueError(f"Lookup table {str(path)!r} is unreadable: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        missing = [c for c in [*meta.get("layers", []), meta.get("order")]
+                   if c is not None and c not in frame]
+        if missing or not isinstance(meta.get("layers"), list) or "space" not in meta:
+            raise ValueError(f"Lookup table {str(path)!r} lacks the columns or header entries "
+                             f"its header names: {missing or ['layers', 'space']}.")
         order = frame.pop(meta["order"]).to_numpy() if "order" in meta else None
         layers = meta["layers"]
         for name in layers:  # CSV reads them as int64

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from archgraph.utils import atomic_path
+from archgraph.utils.io import CHECKSUM_KEY, check_digest, state_digest
 
 #: tag of the checkpoints written by :func:`supernet.train.train`
 CHECKPOINT_FORMAT = "supernet.train/1"
@@ -67,13 +68,15 @@ def save_checkpoint(path, fingerprint: dict, history: list[dict], model: nn.Modu
                  model=model.state_dict(), optimizer=optimizer.state_dict(),
                  scheduler=scheduler.state_dict(), data_rng=data_rng.get_state(),
                  sampler_rng=sampler.rng.bit_generator.state if sampler is not None else None)
+    state[CHECKSUM_KEY] = state_digest(state)  # verified by load_checkpoint
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 
 def load_checkpoint(path) -> dict:
     """Read a checkpoint of :func:`~supernet.train.train` (``weights_only=True``);
-    ``ValueError`` if it is corrupted or not such a checkpoint."""
+    ``ValueError`` if it is corrupted (its SHA-256 content checksum, stored under ``sha256``,
+    does not match) or not such a checkpoint."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -86,6 +89,8 @@ def load_checkpoint(path) -> dict:
         raise ValueError(f"Checkpoint {str(path)!r} is corrupted or not a checkpoint of "
                          f"supernet.train: expected a dict with format {CHECKPOINT_FORMAT!r} and "
                          f"keys {sorted(CHECKPOINT_KEYS)}.")
+    stored = state.pop(CHECKSUM_KEY, None)
+    check_digest(path, stored, state_digest(state), "checkpoint")
     return state
 
 

@@ -173,12 +173,15 @@ class SupernetEvaluator:
     @classmethod
     def from_checkpoint(cls, space, checkpoint, recal_batches: int | None = 10,
                         batch_size: int = 256, reset_bn: bool = True, random_state: int = 0,
-                        progress: bool = False) -> "SupernetEvaluator":
+                        progress: bool = False,
+                        allow_unfinished: bool = False) -> "SupernetEvaluator":
         """An evaluator of the supernet saved by :func:`supernet.train.train` at
         ``checkpoint``, on the digits data (train split for recalibration, validation split for
         accuracies). This is the ``supernet`` entry point of the ``archgraph dataset build``
         command. A checkpoint of another space, a corrupted one, or one whose weights do not
-        fit the config it records is refused with a ``ValueError`` naming it."""
+        fit the config it records is refused with a ``ValueError`` naming it; so is the
+        checkpoint of an unfinished training run (fewer epochs done than it was started for),
+        unless ``allow_unfinished=True``."""
         state = load_checkpoint(checkpoint)
         fp = state["fingerprint"]
         if not isinstance(fp, dict) or fp.get("space") != space.name or not isinstance(
@@ -187,6 +190,11 @@ class SupernetEvaluator:
             raise ValueError(f"The 'checkpoint' parameter of SupernetEvaluator.from_checkpoint "
                              f"must hold a supernet of the {space.name!r} space. Got one of "
                              f"{got!r} in {str(checkpoint)!r}.")
+        done, planned = len(state["history"]), fp.get("epochs")
+        if not allow_unfinished and isinstance(planned, int) and done < planned:
+            raise ValueError(f"Checkpoint {str(checkpoint)!r} is of an unfinished training run "
+                             f"({done} of {planned} epochs); finish the training, or pass "
+                             f"allow_unfinished=True to evaluate it anyway.")
         try:
             net = build_supernet(space, SupernetConfig(**fp["config"]))
             net.load_state_dict(state["model"])

@@ -1,4 +1,5 @@
 import io
+import json
 import os
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from archgraph.lookup import LookupTable, pareto_mask, soft_pareto_mask
 from archgraph.spaces import get_search_space
+from archgraph.utils.io import bytes_digest, frame_digest
 
 
 @pytest.fixture(scope="module")
@@ -421,17 +423,24 @@ def test_saved_order_is_loaded_and_checked(tmp_path, table, suffix):
 
 
 def _rewrite_order(path, order):
-    """Replace the stored order column of a saved table (the metadata stays)."""
+    """Replace the stored order column of a saved table (the metadata stays, its checksum
+    recomputed: a deliberate edit)."""
     if path.suffix == ".csv":
         header, body = path.read_text().split("\n", 1)
-        frame = pd.read_csv(io.StringIO(body)).assign(accuracy_order=order)
-        path.write_text(header + "\n" + frame.to_csv(index=False))
+        body = pd.read_csv(io.StringIO(body)).assign(accuracy_order=order).to_csv(index=False)
+        meta = json.loads(header[len("# archgraph-lookup-table "):])
+        meta["sha256"] = bytes_digest(body.encode())
+        path.write_text("# archgraph-lookup-table " + json.dumps(meta) + "\n" + body)
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq
         table = pq.read_table(path)
         table = table.set_column(table.schema.get_field_index("accuracy_order"),
                                  "accuracy_order", pa.array(order))
+        meta = json.loads(table.schema.metadata[b"archgraph"])
+        meta["sha256"] = frame_digest(table.to_pandas())
+        table = table.replace_schema_metadata({**table.schema.metadata,
+                                               b"archgraph": json.dumps(meta).encode()})
         pq.write_table(table, path)
 
 
@@ -439,8 +448,10 @@ def test_version_1_files_load(tmp_path, table):
     path = table.save(tmp_path / "lut.csv")
     header, body = path.read_text().split("\n", 1)
     frame = pd.read_csv(io.StringIO(body)).drop(columns="accuracy_order")
-    meta = header.replace('"version": 2', '"version": 1').replace(', "order": "accuracy_order"',
-                                                                  "")
+    meta = json.loads(header[len("# archgraph-lookup-table "):])
+    meta = {**meta, "version": 1}
+    del meta["order"], meta["sha256"]
+    meta = "# archgraph-lookup-table " + json.dumps(meta)
     path.write_text(meta + "\n" + frame.to_csv(index=False))
     loaded = LookupTable.load(path)
     assert loaded._order is None and "order" not in meta
@@ -460,3 +471,46 @@ def test_fast_fronts_equal_the_scans():
         for J in (1, 2, 5):
             np.testing.assert_array_equal(soft_pareto_mask(cost, acc, J, chunk=int(
                 rng.integers(1, 50))), _scan_soft_pareto_mask(cost, acc, J))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_altered_files_are_refused(tmp_path, table, suffix):
+    path = table.save(tmp_path / f"lut{suffix}")
+    raw = path.read_bytes()
+    rng = np.random.default_rng(0)
+    refused = 0
+    for trial in range(40):
+        flipped = bytearray(raw)
+        flipped[int(rng.integers(4, len(raw) - 8))] ^= 1 << int(rng.integers(7))
+        bad = tmp_path / f"flip{trial}{suffix}"
+        bad.write_bytes(bytes(flipped))
+        try:
+            loaded = LookupTable.load(bad)
+        except ValueError as exc:
+            assert f"flip{trial}{suffix}" in str(exc) and "\n" not in str(exc)
+            refused += 1
+        else:  # accepted only if the content is unchanged (a flip in unused bytes)
+            pd.testing.assert_frame_equal(loaded.frame, LookupTable.load(path).frame)
+    assert refused >= 20
+    half = tmp_path / f"half{suffix}"
+    half.write_bytes(raw[:len(raw) // 2])
+    with pytest.raises(ValueError, match=rf"half{suffix}'? is (corrupted|unreadable)"):
+        LookupTable.load(half)
+
+
+def test_unreadable_files_name_the_file(tmp_path, table):
+    import pickle
+
+    fake = tmp_path / "pickled.csv"
+    fake.write_bytes(pickle.dumps({"a": list(range(300))}))
+    with pytest.raises(ValueError, match=r"Lookup table '.*pickled.csv' is unreadable .*"
+                                         r"UnicodeDecodeError|is not an archgraph lookup"):
+        LookupTable.load(fake)
+    path = table.save(tmp_path / "lut.csv")
+    header, body = path.read_text().split("\n", 1)
+    (tmp_path / "json.csv").write_text(header[:-5] + "\n" + body)
+    with pytest.raises(ValueError, match=r"'.*json.csv' is unreadable .*JSONDecodeError"):
+        LookupTable.load(tmp_path / "json.csv")
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+    with pytest.raises(ValueError, match=r"'.*junk.parquet' is unreadable"):
+        LookupTable.load(tmp_path / "junk.parquet")

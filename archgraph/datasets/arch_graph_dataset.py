@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-from torch_geometric.data import InMemoryDataset
+import torch
+from torch_geometric.data import Data, InMemoryDataset
 
 from archgraph.datasets.benchmarks import BENCHMARKS
 from archgraph.datasets.predictor_dataset import read_table
 from archgraph.spaces.search_space import SearchSpace
+from archgraph.utils.io import atomic_path
 from archgraph.utils.validation import check_one_of
 
 
@@ -68,7 +70,11 @@ class ArchGraphDataset(InMemoryDataset):
         self.arch_column = arch_column
         self._cache = f"{space.name}_{Path(str(table)).stem}_{self.target}_{digest}.pt"
         super().__init__(str(root), transform, pre_transform, force_reload=force_reload)
-        self.load(self.processed_paths[0])
+        try:
+            self.load(self.processed_paths[0])
+        except ValueError:  # a cache that is not plain tensors is rebuilt, never unpickled
+            self.process()
+            self.load(self.processed_paths[0])
 
     @property
     def raw_file_names(self) -> list[str]:
@@ -100,6 +106,31 @@ class ArchGraphDataset(InMemoryDataset):
         if self.pre_transform is not None:
             graphs = [self.pre_transform(g) for g in graphs]
         self.save(graphs, self.processed_paths[0])
+
+    @classmethod
+    def save(cls, data_list, path) -> None:
+        """Write the collated graphs as plain tensors and lists (read back with
+        ``torch.load(weights_only=True)``; no class reference is stored), atomically."""
+        data, slices = cls.collate(data_list)
+        with atomic_path(path) as tmp:
+            torch.save((data.to_dict(), slices), tmp)
+
+    def load(self, path, data_cls=Data) -> None:
+        """Read a cache written by :meth:`save` with ``weights_only=True`` only (never a
+        fallback that unpickles code); ``ValueError`` naming the file if it is not such a
+        cache."""
+        try:
+            out = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"Processed cache {str(path)!r} is corrupted or not a cache of "
+                             f"ArchGraphDataset: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], dict)
+                and isinstance(out[1], dict)):
+            raise ValueError(f"Processed cache {str(path)!r} is not a cache of ArchGraphDataset: "
+                             f"expected a (dict, dict) tuple of tensors.")
+        data, self.slices = out
+        self.data = data_cls.from_dict(data)
 
     def __repr__(self) -> str:
         return f"ArchGraphDataset({len(self)}, space={self.space.name!r}, target={self.target!r})"

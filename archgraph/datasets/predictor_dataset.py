@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from archgraph.spaces.evaluator import check_evaluator
 from archgraph.spaces.product_space import ProductSpace
 from archgraph.spaces.search_space import SearchSpace
-from archgraph.utils.io import atomic_path
+from archgraph.utils.io import CHECKSUM_KEY, atomic_path, check_digest, frame_digest
 from archgraph.utils.validation import check_int, check_one_of
 
 #: file formats by suffix
@@ -33,12 +33,42 @@ FORMATS = (".parquet", ".csv")
 
 
 def read_table(path) -> pd.DataFrame:
-    """Read a predictor-dataset table (Parquet or CSV; ``arch`` kept as strings)."""
+    """Read a predictor-dataset table (Parquet or CSV; ``arch`` kept as strings).
+
+    A Parquet file written by :func:`build_predictor_dataset` carries the SHA-256 of its
+    content (key-value metadata ``archgraph.sha256``), verified here; an unreadable or
+    altered file is refused with a one-line ``ValueError`` naming it.
+    """
     path = Path(path)
     check_one_of(path.suffix, "path suffix", FORMATS, "read_table")
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype={"arch": str, "evaluator": str})
-    return pd.read_parquet(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No predictor-dataset table at {str(path)!r}.")
+    try:
+        if path.suffix == ".csv":
+            return pd.read_csv(path, dtype={"arch": str, "evaluator": str})
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        frame = table.to_pandas()
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"Predictor-dataset table {str(path)!r} is unreadable (corrupted or "
+                         f"not a {path.suffix[1:]} file): {type(exc).__name__}: "
+                         f"{_first_line(exc)}") from exc
+    stored = (table.schema.metadata or {}).get(_CHECKSUM_META)
+    if stored is not None:
+        check_digest(path, stored.decode(errors="replace"), frame_digest(frame),
+                     "predictor-dataset table")
+    return frame
+
+
+#: Parquet key-value metadata entry of the content checksum
+_CHECKSUM_META = f"archgraph.{CHECKSUM_KEY}".encode()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
@@ -46,7 +76,13 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
         if path.suffix == ".csv":
             frame.to_csv(tmp, index=False)
         else:
-            frame.to_parquet(tmp, index=False)
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), _CHECKSUM_META: frame_digest(frame).encode()})
+            pq.write_table(table, tmp)
 
 
 def _describe(evaluator) -> str:
@@ -99,6 +135,8 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
                 raise ValueError(f"Cannot resume {str(path)!r}: its {col!r} column holds "
                                  f"{sorted(map(str, have))[:3]}, expected {want!r}. Remove the "
                                  f"file or pass another 'path'.")
+        if len(done):
+            _check_resumed(done, path, space, set(keys), n)
     present = set(done["arch"]) if len(done) else set()
     todo = [(k, a) for k, a in zip(keys, archs) if k not in present]
 
@@ -120,6 +158,48 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
     done = done[done["arch"].isin(order)]
     return done.iloc[np.argsort([order[k] for k in done["arch"]], kind="stable")].reset_index(
         drop=True)
+
+
+def _check_resumed(done: pd.DataFrame, path: Path, space: SearchSpace, keys: set,
+                   n: int) -> None:
+    """Refuse a table to resume whose rows are not what this builder writes: the message names
+    the file and the first bad row."""
+    def refuse(row, problem):
+        raise ValueError(f"Cannot resume {str(path)!r}: row {row} {problem}. Remove the file or "
+                         f"pass another 'path'.")
+
+    for col in ("arch", "accuracy"):
+        if col not in done:
+            raise ValueError(f"Cannot resume {str(path)!r}: it has no {col!r} column (columns: "
+                             f"{list(done.columns)[:8]}). Remove the file or pass another 'path'.")
+    dup = np.flatnonzero(done["arch"].duplicated().to_numpy())
+    if dup.size:
+        refuse(int(dup[0]), f"repeats the architecture {str(done['arch'].iloc[dup[0]])!r}")
+    archs = []
+    for i, text in enumerate(done["arch"]):
+        if not isinstance(text, str):
+            refuse(i, f"holds {text!r} in 'arch', expected a {space.name} architecture string")
+        try:
+            archs.append(space.from_str(text))
+        except (ValueError, TypeError) as exc:
+            refuse(i, f"holds an invalid architecture {text!r}: {exc}")
+    acc = pd.to_numeric(done["accuracy"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(acc) | (acc < 0))
+    if bad.size:
+        refuse(int(bad[0]), f"holds the accuracy {done['accuracy'].iloc[bad[0]]!r}, expected a "
+                            f"finite number >= 0")
+    if isinstance(space, ProductSpace) and all(c in done for c in space.layer_names):
+        choices = space.encode(archs)  # [rows, L]
+        stored = done[list(space.layer_names)].to_numpy()
+        wrong = np.flatnonzero((stored != choices).any(axis=1))
+        if wrong.size:
+            refuse(int(wrong[0]), f"has layer columns {stored[wrong[0]].tolist()} that "
+                                  f"contradict its arch string {done['arch'].iloc[wrong[0]]!r}")
+    extra = np.flatnonzero(~done["arch"].isin(keys).to_numpy())
+    if extra.size:
+        refuse(int(extra[0]), f"holds the architecture {done['arch'].iloc[extra[0]]!r}, which is "
+                              f"not among the n={n} sampled with this seed (the file was built "
+                              f"with another 'n'; {len(done)} rows)")
 
 
 def _rows(space, chunk, acc, described, seed) -> pd.DataFrame:

@@ -56,3 +56,31 @@ def test_bad_inputs(table_path, tmp_path):
     with pytest.raises(ValueError, match="An architecture string of the 'macro' space is 8 "
                                          "digits"):
         ArchGraphDataset(tmp_path / "r3", get_search_space("macro"), table_path)
+
+
+class _Payload:
+    """Unpickling this writes a marker file (what a hostile cache would do)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_malicious_cache_is_not_unpickled(table_path, tmp_path):
+    import pickle
+
+    space = get_search_space("nasbench201")
+    ds = ArchGraphDataset(tmp_path / "root", space, table_path)
+    cache = ds.processed_paths[0]
+    marker = tmp_path / "pwned"
+    with open(cache, "wb") as fh:
+        pickle.dump((_Payload(marker), {}), fh)
+    torch.save((_Payload(marker), {}), cache)  # also the torch zip format
+    with pytest.raises(ValueError, match="Processed cache .* is corrupted"):
+        ds.load(cache)
+    again = ArchGraphDataset(tmp_path / "root", space, table_path)  # rebuilt, not unpickled
+    assert not marker.exists()
+    assert len(again) == 12 and torch.equal(again._data.x, ds._data.x)
+    assert not marker.exists()

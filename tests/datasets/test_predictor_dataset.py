@@ -95,3 +95,59 @@ def test_bad_inputs(space, evaluator, tmp_path):
         build_predictor_dataset(space, object(), 3, tmp_path / "t.csv")
     with pytest.raises(ValueError, match="'n' parameter of build_predictor_dataset"):
         build_predictor_dataset(space, evaluator, 0, tmp_path / "t.csv")
+
+
+def test_parquet_byte_flips_are_refused(space, evaluator, tmp_path):
+    path = tmp_path / "t.parquet"
+    table = build_predictor_dataset(space, evaluator, 40, path, progress=False)
+    raw = path.read_bytes()
+    rng = np.random.default_rng(0)
+    refused = 0
+    for trial in range(60):
+        flipped = bytearray(raw)
+        at = int(rng.integers(4, len(raw) - 8))  # inside the file, not its magic bytes
+        flipped[at] ^= 1 << int(rng.integers(8))
+        bad = tmp_path / f"flip{trial}.parquet"
+        bad.write_bytes(bytes(flipped))
+        try:
+            frame = read_table(bad)
+        except ValueError as exc:
+            assert f"flip{trial}.parquet" in str(exc) and "\n" not in str(exc)
+            refused += 1
+        else:  # accepted only if the flip did not change the content (e.g. unused padding)
+            pd.testing.assert_frame_equal(frame, table)
+    assert refused >= 20  # most flips hit values or structure; the rest hit unused bytes
+
+
+def _resume_error(space, evaluator, path, frame, match, n=12):
+    frame.to_parquet(path, index=False)
+    with pytest.raises(ValueError, match=match):
+        build_predictor_dataset(space, evaluator, n, path, progress=False)
+
+
+def test_resume_validates_the_rows(space, evaluator, tmp_path):
+    path = tmp_path / "t.parquet"
+    good = read_table(path) if build_predictor_dataset(space, evaluator, 12, path,
+                                                       progress=False) is not None else None
+    _resume_error(space, evaluator, path, good.drop(columns="arch"),
+                  r"Cannot resume '.*t.parquet': it has no 'arch' column")
+    _resume_error(space, evaluator, path, pd.concat([good, good.iloc[[3]]], ignore_index=True),
+                  r"Cannot resume '.*t.parquet': row 12 repeats the architecture")
+    bad = good.copy()
+    bad.loc[2, "arch"] = "not-an-arch"
+    _resume_error(space, evaluator, path, bad, r"row 2 holds an invalid architecture "
+                                               r"'not-an-arch'")
+    for value in (np.nan, np.inf, -1.0):
+        bad = good.copy()
+        bad.loc[5, "accuracy"] = value
+        _resume_error(space, evaluator, path, bad, r"row 5 holds the accuracy .*expected a "
+                                                   r"finite number >= 0")
+    bad = good.copy()
+    layer = space.layer_names[0]
+    bad.loc[1, layer] = (bad.loc[1, layer] + 1) % space.num_options[0]
+    _resume_error(space, evaluator, path, bad, r"row 1 has layer columns .* that contradict")
+    _resume_error(space, evaluator, path, good, r"not among the n=20 sampled .*another 'n'",
+                  n=20)
+    good.to_parquet(path, index=False)  # the valid file still resumes, to the same rows
+    again = build_predictor_dataset(space, evaluator, 12, path, progress=False)
+    assert len(again) == len(read_table(path)) == 12

@@ -5,11 +5,19 @@ import functools
 import pytest
 import torch
 
+from archgraph.utils.io import CHECKSUM_KEY, state_digest
 from supernet import SupernetConfig, build_supernet
 from supernet.checkpoint import CHECKPOINT_FORMAT, load_checkpoint
 from supernet.evaluator import SupernetEvaluator
 from supernet.samplers import UniformSampler
 from supernet.train import train
+
+
+def resign(state: dict) -> dict:
+    """Recompute the checksum of an edited checkpoint (what a deliberate edit would do)."""
+    state.pop(CHECKSUM_KEY, None)
+    state[CHECKSUM_KEY] = state_digest(state)
+    return state
 
 
 def test_fingerprint_holds_the_settings_as_given(tiny_space, tiny_data, tmp_path):
@@ -96,7 +104,7 @@ def test_tampered_checkpoint_leaves_the_model_unchanged(tiny_space, tiny_data, t
     # every tensor changed, the last one also of another shape: it loads, but only in part
     state["model"] = {k: v + 1 for k, v in state["model"].items()}
     state["model"]["classifier.bias"] = torch.zeros(7)
-    torch.save(state, ck)
+    torch.save(resign(state), ck)
     net = build_supernet(tiny_space, random_state=5)
     before = {k: v.clone() for k, v in net.state_dict().items()}
     with pytest.raises(ValueError, match=r"(?s)Checkpoint '.*ck.pt' is corrupted: "
@@ -130,3 +138,44 @@ def test_pickled_code_in_checkpoint_is_refused_not_run(tiny_space, tiny_data, tm
     assert not marker.exists()
     torch.load(ck, weights_only=False)  # the payload is live: a plain pickle load runs it
     assert marker.exists()
+
+
+def test_byte_flips_in_weights_are_refused(tiny_space, tiny_data, tmp_path):
+    import numpy as np
+
+    ck = tmp_path / "ck.pt"
+    kw = dict(sampler=UniformSampler(tiny_space, 0), checkpoint=ck, progress=False)
+    train(build_supernet(tiny_space, random_state=0), tiny_data, 2, stop_after=1, **kw)
+    raw = ck.read_bytes()
+    state = torch.load(ck, weights_only=True)
+    blobs = [raw.find(v.numpy().tobytes()) for v in state["model"].values()
+             if v.is_floating_point() and v.numel() >= 8]
+    blobs = [(at, at + v.numel() * 4) for at, v in zip(blobs, (
+        v for v in state["model"].values() if v.is_floating_point() and v.numel() >= 8)) if at > 0]
+    assert len(blobs) >= 3
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        lo, hi = blobs[rng.integers(len(blobs))]
+        at = int(rng.integers(lo, hi))
+        flipped = bytearray(raw)
+        flipped[at] ^= 1 << int(rng.integers(8))
+        bad = tmp_path / f"flip{trial}.pt"
+        bad.write_bytes(bytes(flipped))
+        with pytest.raises(ValueError, match=rf"Checkpoint '.*flip{trial}.pt' is corrupted"):
+            load_checkpoint(bad)
+        with pytest.raises(ValueError, match="is corrupted"):
+            SupernetEvaluator.from_checkpoint(tiny_space, bad, allow_unfinished=True)
+    assert load_checkpoint(ck)["fingerprint"]["epochs"] == 2  # the original still loads
+
+
+def test_evaluator_refuses_unfinished_run_unless_allowed(tiny_space, tiny_data, tmp_path):
+    ck = tmp_path / "ck.pt"
+    net = build_supernet(tiny_space, SupernetConfig(num_classes=10), random_state=0)
+    train(net, tiny_data, 2, stop_after=1, sampler=UniformSampler(tiny_space, 0), batch_size=16,
+          checkpoint=ck, progress=False)
+    with pytest.raises(ValueError, match=r"Checkpoint '.*ck.pt' is of an unfinished training "
+                                         r"run \(1 of 2 epochs\).*allow_unfinished=True"):
+        SupernetEvaluator.from_checkpoint(tiny_space, ck, recal_batches=1)
+    ev = SupernetEvaluator.from_checkpoint(tiny_space, ck, recal_batches=1,
+                                           allow_unfinished=True)
+    assert ev.evaluate(tiny_space.sample(1, rng=0)).shape == (1,)

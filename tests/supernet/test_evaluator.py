@@ -7,6 +7,7 @@ from torch.utils.data import TensorDataset
 from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
 from archgraph.evaluators import Evaluator
 from archgraph.spaces import get_search_space
+from archgraph.utils.io import state_digest
 from supernet import SupernetConfig, build_supernet
 from supernet.bn_recal import recalibrate_bn
 from supernet.evaluator import SupernetEvaluator, accuracy
@@ -136,6 +137,12 @@ def test_from_checkpoint_refuses_other_space_corrupted_and_tampered(checkpoint, 
     key = next(k for k in state["model"] if k.endswith("weight"))
     state["model"][key] = torch.zeros(3, 3)
     tampered = checkpoint.with_name("tampered.pt")
+    torch.save(state, tampered)
+    with pytest.raises(ValueError, match=r"Checkpoint '.*tampered.pt' is corrupted: its content "
+                                         r"does not match its sha256 checksum"):
+        SupernetEvaluator.from_checkpoint(tiny_space, tampered)
+    state.pop("sha256")
+    state["sha256"] = state_digest(state)  # a deliberate edit with a recomputed checksum
     torch.save(state, tampered)
     with pytest.raises(ValueError, match=rf"(?s)Checkpoint '.*tampered.pt' is corrupted: its "
                                          rf"weights do not fit the supernet of its config: "
