@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import json
-import numbers
 import warnings
 from collections import deque
 from pathlib import Path
@@ -43,7 +42,7 @@ from archgraph.utils.io import (
     frame_digest,
 )
 from archgraph.utils.memory import check_memory
-from archgraph.utils.validation import check_finite, check_int
+from archgraph.utils.validation import check_bound, check_finite, check_int
 
 __all__ = ["LookupTable", "pareto_mask", "soft_pareto_mask"]
 
@@ -413,8 +412,21 @@ class LookupTable:
         bounds = {"flops": ("max_flops", max_flops), "params": ("max_params", max_params),
                   "latency": ("max_latency", max_latency)}
         bounds = {c: (a, v) for c, (a, v) in bounds.items() if v is not None}
-        for column, value in (constraints or {}).items():
-            bounds[column] = ("constraints", value)
+        if constraints is not None:
+            if not isinstance(constraints, Mapping):
+                raise TypeError(f"The 'constraints' parameter of LookupTable.query must be a "
+                                f"mapping {{cost column: max}}. Got {constraints!r:.60} "
+                                f"({type(constraints).__name__}) instead.")
+            for column, value in constraints.items():
+                if not isinstance(column, str):
+                    raise TypeError(f"The 'constraints' parameter of LookupTable.query must "
+                                    f"map column names (str) to maxima. Got the key "
+                                    f"{column!r:.60} ({type(column).__name__}) instead.")
+                if column in bounds:  # never drop one of two bounds on one column
+                    raise ValueError(f"The column {column!r} is bounded twice in "
+                                     f"LookupTable.query: by '{bounds[column][0]}' and by "
+                                     f"'constraints'. Give one of them.")
+                bounds[column] = ("constraints", value)
         checks = [(self._column(column, argument, "query"), self._bound(value, argument))
                   for column, (argument, value) in bounds.items()]
         if min_accuracy is not None:
@@ -474,10 +486,8 @@ class LookupTable:
 
     @staticmethod
     def _bound(value, argument: str) -> float:
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"The '{argument}' parameter of LookupTable.query must be a float. "
-                            f"Got {value!r} ({type(value).__name__}) instead.")
-        return float(value)
+        """A budget as float64: NaN refused, ints beyond float64 as +-inf (exact comparisons)."""
+        return check_bound(value, argument, "LookupTable.query")
 
     def pareto(self, cost: str = "flops") -> pd.DataFrame:
         """Non-dominated rows (lower ``cost``, higher accuracy), by cost ascending

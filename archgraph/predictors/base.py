@@ -27,9 +27,21 @@ RANDOM_STATE = [Interval(Integral, 0, None, closed="left"), np.random.RandomStat
                 np.random.Generator, None]
 
 
+#: largest target magnitude a predictor fits: standardized in float64, the GCNs' float32
+#: outputs times the targets' spread stay finite (3.4e38 * 2e30 < 1.8e308), so no prediction
+#: is +-inf or NaN; accuracies, losses and latencies are many orders of magnitude smaller
+TARGET_LIMIT = 1e30
+
+
 def check_targets(archs: list, y, owner: str) -> np.ndarray:
-    """``y`` as a finite float array ``[len(archs)]``; ``owner`` names the method."""
+    """``y`` as a finite float array ``[len(archs)]`` within ``+-TARGET_LIMIT``; ``owner``
+    names the method."""
     y = check_finite(y, "y", owner)
+    big = np.flatnonzero(np.abs(y) > TARGET_LIMIT)
+    if big.size:
+        raise ValueError(f"The 'y' parameter of {owner} must hold numbers in [-{TARGET_LIMIT:g}, "
+                         f"{TARGET_LIMIT:g}]. Got {y[big[0]]:g} at position {big[0]} "
+                         f"({big.size} out of range in all).")
     try:
         check_consistent_length(archs, y)
     except ValueError as exc:

@@ -70,13 +70,22 @@ class ChainLayer:
 
     def __post_init__(self):
         owner = f"ChainLayer {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"The 'name' parameter of ChainLayer must be a non-empty str. "
+                            f"Got {self.name!r} ({type(self.name).__name__}) instead.")
         for arg in ("in_channels", "out_channels", "stride", "resolution"):
-            check_int(getattr(self, arg), arg, owner, low=1)
+            # stored as Python ints: numpy ints would overflow in the cost arithmetic silently
+            object.__setattr__(self, arg, check_int(getattr(self, arg), arg, owner, low=1))
         if isinstance(self.options, str):
             raise TypeError(f"The 'options' parameter of {owner} must be a sequence of op "
                             f"names. Got the str {self.options!r} instead.")
-        object.__setattr__(self, "options", tuple(self.options))
-        if not self.options or len(set(self.options)) != len(self.options):
+        try:
+            object.__setattr__(self, "options", tuple(self.options))
+            distinct = len(set(self.options))
+        except TypeError as exc:  # not iterable, or unhashable entries
+            raise TypeError(f"The 'options' parameter of {owner} must be a sequence of op "
+                            f"names. Got {self.options!r:.60} instead.") from exc
+        if not self.options or distinct != len(self.options):
             raise ValueError(f"The 'options' parameter of {owner} must be a non-empty sequence "
                              f"of distinct op names. Got {self.options!r} instead.")
         if "skip" in self.options and not keeps_shape(self.in_channels, self.out_channels,

@@ -25,8 +25,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_MBCONV = re.compile(r"k(\d+)_e(\d+)")
-_CONV = re.compile(r"conv_k(\d+)")
+# canonical ASCII numbers only: "k٣_e6" or "k03_e6" would name "k3_e6" a second way
+_MBCONV = re.compile(r"k([1-9][0-9]*)_e([1-9][0-9]*)")
+_CONV = re.compile(r"conv_k([1-9][0-9]*)")
 OP_GRAMMAR = "'k<kernel>_e<expand>' (e.g. 'k3_e6'), 'conv_k<kernel>', 'identity' or 'skip'"
 
 
@@ -73,6 +74,9 @@ def op_cost(op: str | OpSpec, in_channels: int, out_channels: int, stride: int,
             resolution: int) -> tuple[int, int]:
     """``(flops, params)`` of one op on a ``[in_channels, resolution, resolution]`` input."""
     spec = op if isinstance(op, OpSpec) else parse_op(op)
+    # Python ints: numpy ints (e.g. int32 read from a table) would overflow without a word
+    in_channels, out_channels = int(in_channels), int(out_channels)
+    stride, resolution = int(stride), int(resolution)
     r2 = resolution * resolution
     o2 = out_resolution(resolution, stride) ** 2
     cin, cout = in_channels, out_channels
@@ -95,4 +99,5 @@ def op_cost(op: str | OpSpec, in_channels: int, out_channels: int, stride: int,
 
 def linear_cost(in_features: int, out_features: int) -> tuple[int, int]:
     """``(flops, params)`` of a linear layer with bias."""
+    in_features, out_features = int(in_features), int(out_features)
     return in_features * out_features, in_features * out_features + out_features

@@ -16,8 +16,9 @@ NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3
 #: the six edges ``(source, target)`` of the 4-node cell, in the order of the official string
 NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 
-_NODE_RE = re.compile(r"\|([^|~]+)~(\d+)")
-_STR_RE = re.compile(r"\|(?:[^|~+]+~\d+\|)+(?:\+\|(?:[^|~+]+~\d+\|)+)*")
+# ASCII digits only ("\d" also matches e.g. Arabic-Indic digits, which int() reads)
+_NODE_RE = re.compile(r"\|([^|~]+)~([0-9]+)")
+_STR_RE = re.compile(r"\|(?:[^|~+]+~[0-9]+\|)+(?:\+\|(?:[^|~+]+~[0-9]+\|)+)*")
 
 # CIFAR network of the benchmark: cells of stage s have C = 16 * 2**s channels on an
 # (32 / 2**s)**2 feature map; 5 cells per stage.
@@ -128,7 +129,7 @@ class NASBench201Space(ProductSpace):
         choices = []
         for j, node in enumerate(nodes, start=1):
             edges = _NODE_RE.findall(node)
-            if [int(i) for _, i in edges] != list(range(j)):
+            if [i for _, i in edges] != [str(i) for i in range(j)]:  # '~01' is not '~1'
                 raise ValueError(f"Node {j} of a NAS-Bench-201 string must list inputs "
                                  f"'~0' to '~{j - 1}' in order. Got {node!r}.")
             for op, _ in edges:

@@ -22,7 +22,7 @@ from archgraph.spaces.arch_graph import make_arch_graph
 from archgraph.spaces.choice_arch import ChoiceArch
 from archgraph.spaces.search_space import SearchSpace
 from archgraph.utils.memory import check_memory
-from archgraph.utils.validation import check_int, check_one_of, check_random_state
+from archgraph.utils.validation import check_finite, check_int, check_one_of, check_random_state
 
 _SUBSPACE_HINT = ("Work on a subspace (space.subspace(layers, base)) or pass a choice matrix "
                   "of the architectures you need.")
@@ -113,7 +113,8 @@ class ProductSpace(SearchSpace):
             form, parts = f"{self.num_layers} digits (layer 1 first)", list(s)
         else:
             form, parts = f"{self.num_layers} integers joined by '-'", s.split("-")
-        if len(parts) != self.num_layers or not all(p.isdigit() and p.isascii() for p in parts):
+        canonical = all(p.isdigit() and p.isascii() and p == str(int(p)) for p in parts)
+        if len(parts) != self.num_layers or not canonical:  # no '01': one string per arch
             raise ValueError(f"An architecture string of the {self.name!r} space is {form}, "
                              f"with per-layer ranges [{ranges}]. Got {s!r}.")
         return self.validate(ChoiceArch(self.name, tuple(int(p) for p in parts)))
@@ -250,7 +251,10 @@ class ProductSpace(SearchSpace):
 
     # -- additive costs ------------------------------------------------------------------------
     def _set_cost(self, metric: str, base: float, tables: Sequence[Sequence[float]]) -> None:
-        tables = [np.asarray(t, dtype=np.float64) for t in tables]
+        owner = f"the {self.name!r} space"
+        tables = [check_finite(t, f"costs[{metric!r}][{l}]", owner)  # no OverflowError
+                  for l, t in enumerate(tables)]
+        base = check_finite([base], f"costs[{metric!r}] base", owner)[0]
         if len(tables) != self.num_layers or any(len(t) != o for t, o in
                                                   zip(tables, self.num_options)):
             raise ValueError(f"Cost tables of {metric!r} must have one entry per option of "

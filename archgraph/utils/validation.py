@@ -37,7 +37,10 @@ def check_positive(value, name: str, owner: str | None = None, allow_zero: bool 
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a float in {interval}. "
                         f"Got {value!r} ({type(value).__name__}) instead.")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64: not a finite float
+        v = float("inf")
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"The '{name}' parameter{_owner(owner)} must be a float in {interval}. "
                          f"Got {value!r} instead.")
@@ -49,7 +52,7 @@ def check_fraction(value, name: str, owner: str | None = None) -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a float in (0, 1). "
                         f"Got {value!r} ({type(value).__name__}) instead.")
-    if not 0 < float(value) < 1:
+    if not 0 < value < 1:  # compared as given: a huge int is not converted first
         raise ValueError(f"The '{name}' parameter{_owner(owner)} must be a float in (0, 1). "
                          f"Got {value!r} instead.")
     return float(value)
@@ -71,8 +74,15 @@ def check_one_of(value, name: str, options: Iterable, owner: str | None = None):
 
 def check_finite(values, name: str, owner: str | None = None) -> np.ndarray:
     """Return ``values`` as a 1-D float array, rejecting NaN/inf with their positions."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a sequence of numbers. "
+                        f"Got {type(values).__name__} {values!r:.40} instead.")
     try:
         arr = np.asarray(values, dtype=float)
+    except OverflowError as exc:  # a Python int beyond float64 (e.g. 10**400)
+        raise ValueError(f"The '{name}' parameter{_owner(owner)} must contain only finite "
+                         f"numbers. Got an integer too large for float64 (|x| > 1.8e308) "
+                         f"instead.") from exc
     except (TypeError, ValueError) as exc:
         raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a sequence of numbers. "
                         f"Got {type(values).__name__} instead.") from exc
@@ -99,3 +109,22 @@ def check_random_state(seed) -> np.random.Generator:
     raise TypeError(f"The 'random_state' parameter must be None, an int, a "
                     f"numpy.random.Generator or a numpy.random.RandomState. "
                     f"Got {type(seed).__name__} instead.")
+
+
+def check_bound(value, name: str, owner: str | None = None) -> float:
+    """Return a budget/threshold ``value`` as float64: any real number but NaN.
+
+    ``inf``/``-inf`` are kept (no bound / nothing passes); an int beyond float64 (e.g.
+    ``10**400``) becomes ``+-inf``, which compares with every float64 exactly as the int does.
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"The '{name}' parameter{_owner(owner)} must be a float. "
+                        f"Got {value!r:.60} ({type(value).__name__}) instead.")
+    try:
+        v = float(value)
+    except OverflowError:
+        v = float("inf") if value > 0 else float("-inf")
+    if v != v:
+        raise ValueError(f"The '{name}' parameter{_owner(owner)} must be a float, not NaN. "
+                         f"Got {value!r} instead.")
+    return v
