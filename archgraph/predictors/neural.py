@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 from tqdm.auto import trange
@@ -14,6 +15,7 @@ from tqdm.auto import trange
 from archgraph.graphs.arch_batch import ArchGraphBatcher
 from archgraph.nn.conv.dag_gcn_conv import BiDAGConv
 from archgraph.nn.models.neural_predictor_net import NeuralPredictorNet
+from archgraph.nn.models.receptive_field_tables import ReceptiveFieldTables
 from archgraph.predictors.base import (
     NON_NEGATIVE_FLOAT,
     POSITIVE_FLOAT,
@@ -27,6 +29,9 @@ from archgraph.utils.validation import check_random_state
 
 #: architectures per forward pass in ``predict`` (memory ~ chunk x nodes x hidden floats)
 PREDICT_CHUNK = 1024
+#: largest receptive-field tables (bytes) ``predict_space`` builds before falling back to
+#: dense per-architecture inference
+TABLES_MAX_BYTES = 2 ** 30
 #: ``_parameter_constraints`` of the GCN network and its training (NeuralPredictor and
 #: NeuralClassifier); ``fc_channels`` and ``device`` get their content checked by
 #: :func:`net_params`
@@ -238,9 +243,44 @@ class NeuralPredictor(BasePredictor):
         per_arch = 4 * nodes * (feats + 4 * self.hidden_channels)
         return chunk_size * 8 * space.root.num_layers + min(chunk_size, PREDICT_CHUNK) * per_arch
 
+    def predict_space(self, space=None, **kwargs) -> np.ndarray:
+        """:meth:`BasePredictor.predict_space`; on a chain space, when it pays, with the node
+        states of the first layers tabulated once per receptive field
+        (:class:`~archgraph.nn.models.ReceptiveFieldTables`) instead of recomputed for every
+        architecture."""
+        check_is_fitted(self)
+        space = self._check_predict_space(space, f"{type(self).__name__}.predict_space")
+        self._space_tables = self._receptive_field_tables(space)
+        try:
+            return super().predict_space(space, **kwargs)
+        finally:
+            self._space_tables = None
+
+    def _receptive_field_tables(self, space) -> ReceptiveFieldTables | None:
+        """Tables for ``space`` if tabulating costs less than one GCN layer over the whole
+        space and fits in :data:`TABLES_MAX_BYTES`; ``None`` otherwise (or on a GPU, where
+        the dense path is fast anyway)."""
+        template = self.batcher_.template
+        if template is None or self.device_.type != "cpu":
+            return None
+        root = space.root
+        if space is root:
+            base, varying = np.zeros(root.num_layers, dtype=np.int64), range(root.num_layers)
+        else:
+            base, varying = space.base.choices, space.free_layers
+        rows = ReceptiveFieldTables.rows_needed(template, root.num_options, varying,
+                                                self.num_layers)
+        nodes = template[0].size(0)
+        if rows > len(space) * nodes or rows * 16 * self.hidden_channels > TABLES_MAX_BYTES:
+            return None
+        return ReceptiveFieldTables(self.net_.eval(), template, root.num_options, base, varying)
+
     def _predict_choices(self, space, choices: np.ndarray) -> np.ndarray:
         template = self.batcher_.template
         if template is None:  # topology varies with the choices: per-architecture graphs
             return super()._predict_choices(space, choices)
         root = space.parent_choices(choices) if space is not space.root else choices
+        tables = getattr(self, "_space_tables", None)
+        if tables is not None:
+            return self._unscale(tables(root).numpy().astype(np.float64))
         return self._unscale(predict_choices_dense(self.net_, template, root, self.device_))
