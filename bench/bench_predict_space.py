@@ -12,8 +12,8 @@ not depend on what was learnt) and its weights are passed to every case, so all 
 with the same network. The per-architecture path is the baseline at the smallest size; both
 paths must give the same table.
 
-    python bench/bench_predict_space.py                 # 6^7 and 6^8 -> predict_space_7_8.json
-    python bench/bench_predict_space.py --sizes 9       # 6^9, streamed only
+    python bench/bench_predict_space.py                 # 6^7, 6^8, 6^9 -> predict_space_7_8_9.json
+    python bench/bench_predict_space.py --sizes 7       # 6^7 only
     python bench/bench_predict_space.py --quick         # 6^5, smoke run
 """
 from __future__ import annotations
@@ -92,7 +92,7 @@ def run(kind: str, layers: int, state: dict, threads: int | None = None) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[7, 8],
+    parser.add_argument("--sizes", type=int, nargs="+", default=[7, 8, 9],
                         help="subspace sizes as numbers of free layers L (6^L rows)")
     parser.add_argument("--no-space-gcn", action="store_true", help="skip the space GCN rows")
     parser.add_argument("--quick", action="store_true", help="6^5 only, smoke run")
