@@ -9,7 +9,8 @@ copy (GB/s, bytes read + written). Hot loops, with their work per item counted f
    previous layer (two separate linear maps, out-of-place sums, 4,096 architectures per
    forward pass), "after" the current one (one fused GEMM, in-place sums, 1,024 per pass);
 2. the space GCN's implicit propagation ``A x`` on a 6^8 FairNAS subspace with 32 features
-   (memory-bound: bytes moved per node against the copy bandwidth);
+   (memory-bound: bytes moved per node against the copy bandwidth); "before" is the previous
+   operator (a batched matmul with a fresh output per layer), "after" the current one;
 3. supernet training on ``digits5v2`` (multiply-adds per image from the cost model, times 3
    for forward + backward).
 
@@ -104,22 +105,41 @@ def neural_prediction(quick: bool, repeats: int, mm_gflops: float) -> list[dict]
     return rows
 
 
-def space_gcn_propagation(quick: bool, repeats: int, copy_gbs: float) -> dict:
+def _old_propagation(adj: KroneckerAdjacency, x: torch.Tensor) -> torch.Tensor:
+    """The previous ``adj @ x``: a batched matmul with a fresh ``[N, F]`` output per layer,
+    out-of-place scalings."""
+    x = adj.deg_inv_sqrt * x
+    n, f = x.shape
+    out = x.clone()
+    before = 1
+    for s, o in zip(adj.similarity, adj.num_options):
+        after = n // (before * o)
+        out.view(before, o, after * f).add_(torch.matmul(s, x.reshape(before, o, after * f)))
+        before *= o
+    return adj.deg_inv_sqrt * out
+
+
+def space_gcn_propagation(quick: bool, repeats: int, copy_gbs: float) -> list[dict]:
     root = get_search_space("fairnas")
     sub = root.subspace(range(6 if quick else 8), root.default_arch())
     adj = KroneckerAdjacency.from_space(sub)
     x = torch.randn(len(sub), 32)
-    seconds = median_time(lambda: adj @ x, repeats)
-    # per layer: read x (the S_l contraction) and read + write out; plus the two diagonal
-    # scalings (read + write each) and the initial clone (read + write)
-    bytes_per_node = 4 * 32 * (3 * sub.num_layers + 2 * 2 + 2)
+    assert torch.allclose(_old_propagation(adj, x), adj @ x, rtol=1e-4, atol=1e-5)
+    # the work of one product, counted as the minimum traffic: per layer read x and read +
+    # write the output; plus the two diagonal scalings (read + write each)
+    bytes_per_node = 4 * 32 * (3 * sub.num_layers + 2 * 2)
     macs_per_node = 32 * (sum(sub.num_options) + 2)
-    gbs = len(sub) * bytes_per_node / seconds / 1e9
-    return dict(loop=f"space GCN propagation A x, 6^{sub.num_layers} nodes x 32 features",
-                variant="current",
-                work_per_item=f"{macs_per_node} MACs, {bytes_per_node} bytes per node",
-                rate=f"{len(sub) / seconds / 1e6:,.1f} M nodes/s ({gbs:.1f} GB/s)",
-                share_of_limit=gbs / copy_gbs)
+    rows = []
+    for name, fn in (("before (batched matmul per layer)", lambda: _old_propagation(adj, x)),
+                     ("after (axis sums, in place)", lambda: adj @ x)):
+        seconds = median_time(fn, repeats)
+        gbs = len(sub) * bytes_per_node / seconds / 1e9
+        rows.append(dict(loop=f"space GCN propagation A x, 6^{sub.num_layers} nodes x 32 "
+                              f"features", variant=name,
+                         work_per_item=f"{macs_per_node} MACs, {bytes_per_node} bytes per node",
+                         rate=f"{len(sub) / seconds / 1e6:,.1f} M nodes/s ({gbs:.1f} GB/s)",
+                         share_of_limit=gbs / copy_gbs))
+    return rows
 
 
 def supernet_training(quick: bool, mm_gflops: float) -> list[dict]:
@@ -200,7 +220,7 @@ def main() -> None:
     print(f"limits: torch.mm {lim['mm_gflops']:.1f} GFLOP/s, copy {lim['copy_gbs']:.1f} GB/s "
           f"({torch.get_num_threads()} threads)")
     rows = neural_prediction(args.quick, args.repeats, lim["mm_gflops"])
-    rows.append(space_gcn_propagation(args.quick, args.repeats, lim["copy_gbs"]))
+    rows += space_gcn_propagation(args.quick, args.repeats, lim["copy_gbs"])
     rows += supernet_training(args.quick, lim["mm_gflops"])
     for r in rows:
         what = ("of the time in convolution kernels" if "profile" in r["loop"]
