@@ -13,6 +13,8 @@ tests/test_fault_injection.py and bench/bench_soak.py, started as a subprocess).
                       same metadata, so its tables equal a 'synthetic' build byte for byte) that
                       sleeps S seconds per call
 --log FILE            'slow' appends the architectures of each call to FILE (one per line)
+--gate FILE           'slow' waits for FILE to exist before its first evaluation
+--started FILE        write FILE once the imports are done, right before the command runs
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def _arm_kill(at: int, tear: bool) -> None:
     os.replace = replace
 
 
-def _register_slow(delay: float, log: str | None) -> None:
+def _register_slow(delay: float, log: str | None, gate: str | None) -> None:
     from archgraph.evaluators import register_evaluator, synthetic_evaluator
 
     class Slow:
@@ -48,6 +50,8 @@ def _register_slow(delay: float, log: str | None) -> None:
             self.inner, self.space, self.metadata = inner, inner.space, inner.metadata
 
         def evaluate(self, archs):
+            while gate and not os.path.exists(gate):
+                time.sleep(0.02)
             time.sleep(delay)
             acc = self.inner.evaluate(archs)
             if log:
@@ -66,17 +70,22 @@ def main(argv: list[str]) -> int:
     p.add_argument("--tear", action="store_true")
     p.add_argument("--slow", type=float, default=0.0)
     p.add_argument("--log", default=None)
+    p.add_argument("--gate", default=None)
+    p.add_argument("--started", default=None)
     p.add_argument("target", choices=("dataset", "supernet"))
     args, rest = p.parse_known_args(argv)
-    _register_slow(args.slow, args.log)
+    _register_slow(args.slow, args.log, args.gate)
     if args.kill_at_replace is not None:
         _arm_kill(args.kill_at_replace, args.tear)
     if args.target == "dataset":
         from archgraph.cli import main as cli
 
-        return cli(["dataset", *rest])
-    from supernet.cli import main as cli
-
+        rest = ["dataset", *rest]
+    else:
+        from supernet.cli import main as cli
+    if args.started:
+        with open(args.started, "w", encoding="utf-8") as fh:
+            fh.write(str(os.getpid()))
     return cli(rest)
 
 
