@@ -105,6 +105,43 @@ def build_predictor_dataset_distributed(space: SearchSpace, evaluator, n: int, p
     return _broadcast(dist, table)
 
 
+def evaluate_sharded(evaluator, archs) -> np.ndarray:
+    """``evaluator.evaluate(archs)`` shared by all ranks of the initialized process group: rank
+    ``r`` evaluates the ``r``-th contiguous slice of ``archs`` and every rank gets all the
+    accuracies, in the order of ``archs``. For large pools (a supernet evaluating tens of
+    thousands of sub-networks); equal to one process's call for evaluators whose value of an
+    architecture does not depend on the rest of the call (e.g. ``SupernetEvaluator``, whose
+    recalibration batches are the same for every architecture). Every rank passes the same
+    ``archs``; an error on any rank is raised on all of them.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        raise RuntimeError("evaluate_sharded needs an initialized torch.distributed process "
+                           "group (torch.distributed.init_process_group, e.g. under torchrun).")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    archs = list(archs)
+    bounds = np.linspace(0, len(archs), world + 1).round().astype(int)
+    mine = archs[bounds[rank]:bounds[rank + 1]]
+    acc, error = np.zeros(0), None
+    try:
+        if mine:
+            acc = np.asarray(evaluator.evaluate(mine), dtype=float)
+            if acc.shape != (len(mine),):
+                raise ValueError(f"The evaluator returned shape {acc.shape} for {len(mine)} "
+                                 f"architectures; expected ({len(mine)},).")
+    except Exception as exc:  # raised on every rank below
+        error = exc
+    every = [None] * world
+    dist.all_gather_object(every, (acc.tolist(), _describe_error(error)))
+    failure = next((e for _, e in every if e is not None), None)
+    if failure is not None:
+        if error is not None:
+            raise error
+        raise RuntimeError(f"evaluate_sharded stopped: another rank failed: {failure}")
+    return np.concatenate([np.asarray(a, dtype=float) for a, _ in every])
+
+
 def _describe_error(exc: BaseException | None) -> str | None:
     return None if exc is None else f"{type(exc).__name__}: {exc}"
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from archgraph.datasets.distributed import build_predictor_dataset_distributed
@@ -77,3 +78,50 @@ def test_needs_a_process_group(tmp_path):
                                            "group"):
         build_predictor_dataset_distributed(space, synthetic_evaluator(space), 4,
                                             tmp_path / "t.csv")
+
+
+def _sharded_worker(rank, world, init, out):
+    import numpy as np
+    import torch.distributed as dist
+
+    from archgraph.datasets.distributed import evaluate_sharded
+
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    try:
+        space = get_search_space("macro")
+        archs = space.sample(11, 0)
+        acc = evaluate_sharded(synthetic_evaluator(space, noise_std=1.0), archs)
+        np.save(f"{out}{rank}.npy", acc)
+        try:
+            evaluate_sharded(Failing(rank), archs)
+        except Exception as exc:  # the message is checked by the test
+            np.save(f"{out}{rank}_error.npy", np.array([f"{type(exc).__name__}: {exc}"]))
+    finally:
+        dist.destroy_process_group()
+
+
+class Failing:
+    """Fails on rank 1 only."""
+
+    def __init__(self, rank):
+        self.rank = rank
+
+    def evaluate(self, archs):
+        if self.rank == 1:
+            raise ValueError("rank 1 broke")
+        return np.zeros(len(archs))
+
+
+def test_evaluate_sharded_equals_one_call(tmp_path):
+    import torch.multiprocessing as mp
+
+    init = f"file://{tmp_path / 'rendezvous'}"
+    mp.spawn(_sharded_worker, args=(2, init, str(tmp_path / "acc")), nprocs=2)
+    space = get_search_space("macro")
+    want = synthetic_evaluator(space, noise_std=1.0).evaluate(space.sample(11, 0))
+    for rank in range(2):
+        np.testing.assert_array_equal(np.load(tmp_path / f"acc{rank}.npy"), want)
+    errors = [str(np.load(tmp_path / f"acc{r}_error.npy")[0]) for r in range(2)]
+    assert errors[1] == "ValueError: rank 1 broke"
+    assert errors[0].startswith("RuntimeError: evaluate_sharded stopped: another rank failed: "
+                                "ValueError: rank 1 broke")
