@@ -27,6 +27,14 @@ being built (``--groundtruth`` of a partial build ranks them; the complete one r
     python bench/bench_supernet_variants.py --inter-choice --jobs 2
     python bench/bench_supernet_variants.py --inter-choice --only-convolutions --jobs 2
     python bench/bench_supernet_variants.py --overhead      # inter-choice time and parameters
+
+``--dcnas`` compares DCNAS (Pan et al., CVPR 2022, ``supernet.dcnas``): plain uniform, the
+random-assignment ablation (M=2) and DCNAS with M=2 and M=3 at the same budget, and then, on
+each supernet's estimates as the evaluator, evolutionary search against random search at the
+same number of evaluations (``archgraph.search``), scored by the ground-truth accuracy of each
+pick. Writes ``bench/results/dcnas.{md,json,png}``.
+
+    python bench/bench_supernet_variants.py --dcnas --jobs 2
 """
 from __future__ import annotations
 
@@ -35,13 +43,17 @@ import json
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from archgraph.search import evolutionary_search, random_search
 from supernet.compare import (
     bias,
     compare_supernets,
+    dcnas,
     drop_options,
     load_groundtruth,
+    random_assignment,
     split_weights,
     strict_fair,
     uniform,
@@ -80,6 +92,70 @@ def inter_choice_variants() -> dict:
     out.update({f"split at {round(100 * a)}%": partial(split_weights, at=a)
                 for a in (0.5, 0.7, 0.8)})
     return out
+
+
+def dcnas_variants() -> dict:
+    """Plain uniform (the baseline), DCNAS's random-assignment ablation, DCNAS M=2 and M=3."""
+    return {"uniform (SPOS)": uniform,
+            "random assignment M=2": partial(random_assignment, num_copies=2),
+            "DCNAS M=2": partial(dcnas, num_copies=2),
+            "DCNAS M=3": partial(dcnas, num_copies=3)}
+
+
+class EstimateTable:
+    """A supernet's estimates of every architecture as an ``Evaluator`` (a lookup)."""
+
+    def __init__(self, space, archs, estimates):
+        self.space = space
+        self._est = dict(zip(archs, np.asarray(estimates, dtype=np.float64)))
+
+    def evaluate(self, archs):
+        return np.array([self._est[a] for a in archs])
+
+
+def search_rows(result, truth, budget: int = 30, population: int = 10, top_k: int = 5,
+                mutation_prob: float = 0.2, repeats: int = 20) -> list[str]:
+    """Evolutionary vs random search with ``budget`` evaluations on each supernet's estimates
+    (every seed), with and without a FLOPs bound (the median): the mean (std) ground-truth
+    accuracy of the pick over supernet seeds x ``repeats`` search seeds, and the pick of the
+    exhaustive ranking (every architecture evaluated) for reference."""
+    acc = dict(zip(truth.archs, truth.accuracy))
+    flops = dict(zip(truth.archs, truth.flops))
+    median = float(np.median(truth.flops))
+    best = {None: max(acc.values()),
+            median: max(a for k, a in acc.items() if flops[k] <= median)}
+    rows = [f"budget {budget} evaluations of {len(truth.archs)} (population {population}, "
+            f"top-k {top_k}, mutation {mutation_prob}), {repeats} search seeds per supernet; "
+            f"ground-truth accuracy (%) of the pick, mean (std); best in the space "
+            f"{best[None]:.2f}, within the median FLOPs {best[median]:.2f}", "",
+            "| estimates of | FLOPs bound | evolution | random | exhaustive ranking |",
+            "|---|---|---|---|---|"]
+    for name in dict.fromkeys(result.runs["variant"]):
+        for bound in (None, median):
+            evo, rnd, exh = [], [], []
+            for (v, s), est in result.estimates.items():
+                if v != name:
+                    continue
+                table = EstimateTable(truth.space, truth.archs, est)
+                ok = [i for i, a in enumerate(truth.archs) if bound is None or flops[a] <= bound]
+                exh.append(acc[truth.archs[max(ok, key=lambda i: est[i])]])
+                for r in range(repeats):
+                    evo.append(acc[evolutionary_search(
+                        truth.space, table, population=population, budget=budget, top_k=top_k,
+                        mutation_prob=mutation_prob, max_flops=bound,
+                        random_state=1000 * s + r).arch])
+                    if bound is None:
+                        rnd.append(acc[random_search(truth.space, table, budget,
+                                                     random_state=1000 * s + r).arch])
+                    else:  # random search within the bound: a random sample of admissible ones
+                        rng = np.random.default_rng(1000 * s + r)
+                        pick = rng.choice(ok, size=min(budget, len(ok)), replace=False)
+                        rnd.append(acc[truth.archs[max(pick, key=lambda i: est[i])]])
+            label = "none" if bound is None else f"<= {bound:,.0f} (median)"
+            rows.append(f"| {name} | {label} | {np.mean(evo):.2f} ({np.std(evo):.2f}) | "
+                        f"{np.mean(rnd):.2f} ({np.std(rnd):.2f}) | {np.mean(exh):.2f} "
+                        f"({np.std(exh):.2f}) |")
+    return rows
 
 
 def overhead(repeats: int = 3, epochs: int = 2) -> list[str]:
@@ -140,6 +216,9 @@ def main(argv=None) -> None:
                    help="compare Laube & Zell's bias and split weights instead")
     p.add_argument("--only-convolutions", action="store_true",
                    help="restrict space and ground truth to architectures without identity")
+    p.add_argument("--dcnas", action="store_true",
+                   help="compare DCNAS (M=2, 3) and random assignment, and evolutionary search")
+    p.add_argument("--seeds", type=int, default=3, help="supernet seeds (0, 1, ...)")
     p.add_argument("--overhead", action="store_true",
                    help="only the training time and parameters of the inter-choice variants")
     args = p.parse_args(argv)
@@ -151,19 +230,22 @@ def main(argv=None) -> None:
         print("\n".join(rows))
         return
     truth = load_groundtruth(args.groundtruth)
-    name = "interchoice" if args.inter_choice else "supernet_variants"
+    name = "dcnas" if args.dcnas else "interchoice" if args.inter_choice else "supernet_variants"
     if args.only_convolutions:
         truth = truth.restrict(drop_options(truth.space))
         name += "_convs"
     if args.epochs != 30:  # another budget keeps the default results
         name += f"_epochs{args.epochs}"
-    chosen = inter_choice_variants() if args.inter_choice else variants()
+    chosen = (dcnas_variants() if args.dcnas else inter_choice_variants() if args.inter_choice
+              else variants())
     recal = (PAPER_RECALIBRATION if args.paper_recalibration
              else dict(recal_batches=args.recal_batches))
-    seeds, epochs = (0, 1, 2), args.epochs
+    seeds, epochs = tuple(range(args.seeds)), args.epochs
+    if args.seeds != 3:
+        name += f"_seeds{args.seeds}"
     if args.quick:
-        chosen = dict(list(chosen.items())[:2])
-        seeds, epochs = (0,), 1
+        chosen = dict(list(chosen.items())[:2]) if not args.dcnas else chosen
+        seeds, epochs = (0,), 1 if not args.dcnas else 10  # Algorithm 1 needs 10 epochs
     result = compare_supernets(chosen, truth, load_perturbed_digits("train"),
                                load_perturbed_digits("val"), seeds=seeds, epochs=epochs,
                                jobs=args.jobs, cache=None if args.quick else args.cache, **recal)
@@ -179,6 +261,8 @@ def main(argv=None) -> None:
             f"ground truth: mean pairwise Kendall between its seeds {agreement['kendall']:.3f} "
             f"(within FLOPs quartiles {agreement['kendall_within_flops_bins']:.3f})", "",
             *markdown(table)]
+    if args.dcnas:
+        text += ["", *search_rows(result, truth, repeats=2 if args.quick else 20)]
     out = RESULTS / (name + ("_quick" if args.quick else ""))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text("\n".join(text) + "\n")

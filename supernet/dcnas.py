@@ -426,11 +426,13 @@ def matching_matrix(net: DCNASSupernet, layer: int, option: int, images: Sequenc
             copies = net.copies_of(pool[i])
             feats.append(torch.cat([net.features(x, pool[i], copies, upto=layer + 1)[1][layer]
                                     .mean(dim=(2, 3)) for x in images]))    # [B, C_l]
-        f = torch.stack(feats)                                        # [n, B, C_l]
-        lam = torch.stack([net.matching_degree(layer, option, option,
-                                               pooled_difference(f[i][None], f))
+        f = torch.stack(feats).double()                               # [n, B, C_l]
+        meta = net.meta[layer][option]
+        w, c = meta.weight.double()[0], meta.bias.double()[0]         # [C_l], []
+        # float64: degrees near 1/2 differ by less than float32 resolves early in training
+        lam = torch.stack([torch.sigmoid(pooled_difference(f[i][None], f) @ w + c)
                            for i in range(len(f))])                   # [n, n]
-        lam = lam.double().cpu().numpy()
+        lam = lam.cpu().numpy()
     finally:
         net.train(was)
     return lam
@@ -511,8 +513,8 @@ def _phase(epoch: int, num_layers: int, warm: int, per: int) -> tuple[str, int |
 
 
 def train_dcnas(net: DCNASSupernet, train_data: Dataset, *, warmup_epochs: int,
-                layer_epochs: int, finetune_epochs: int, meta_interval: int = 10,
-                meta_lr: float = 0.1, paired: bool = True, batch_size: int = 64,
+                layer_epochs: int, finetune_epochs: int, meta_interval: int = 5,
+                meta_lr: float = 100.0, paired: bool = True, batch_size: int = 64,
                 lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 4e-5,
                 assign_batches: int = 2, checkpoint=None, stop_after: int | None = None,
                 random_state: int = 0, progress: bool = True) -> list[dict]:
@@ -539,7 +541,10 @@ def train_dcnas(net: DCNASSupernet, train_data: Dataset, *, warmup_epochs: int,
         warmup_epochs, layer_epochs, finetune_epochs: the schedule (``dcnas_schedule`` turns
             a budget into one).
         meta_interval: :math:`\tau`, steps between meta updates (>= 1).
-        meta_lr: learning rate of the meta networks.
+        meta_lr: learning rate of the meta networks. The default 100 is scaled to the size
+            of the look-ahead gradient :math:`\eta\,\nabla L_i \cdot \nabla L_j` on the
+            digits spaces: at 1, the meta biases moved by about 0.001 over two layer epochs
+            of ``digits5v2``, at 100 by about 0.1.
         paired: paired and meta updates (``False``: single-path training only).
         batch_size, lr, momentum, weight_decay: as in :func:`~supernet.train.train`.
         assign_batches: training batches of ``batch_size`` the matching degrees of an
@@ -684,7 +689,7 @@ def _assign_images(train_data, batch_size, num_batches, random_state, layer) -> 
 
 
 def dcnas(space, train_data: Dataset, epochs: int, seed: int, *, num_copies: int = 2,
-          meta_interval: int = 10, meta_lr: float = 0.1, **train_kwargs) -> DCNASSupernet:
+          meta_interval: int = 5, meta_lr: float = 100.0, **train_kwargs) -> DCNASSupernet:
     """Variant of :mod:`supernet.compare`: DCNAS with ``num_copies`` candidate weights, the
     pool the whole space (up to :data:`MAX_DEFAULT_POOL`), the schedule
     :func:`dcnas_schedule` of ``epochs`` passes. ``functools.partial(dcnas, num_copies=3)``."""

@@ -279,3 +279,32 @@ def test_errors(tiny_space, tiny_data):
                     meta_interval=0)
     with pytest.raises(ValueError, match="'layer_epochs' parameter"):
         train_dcnas(net, tiny_data, warmup_epochs=1, layer_epochs=0, finetune_epochs=1)
+
+
+def test_compare_harness_variants(tiny_space):
+    import functools
+    import pickle
+
+    from torch.utils.data import Subset
+
+    from archgraph.spaces import get_search_space
+    from supernet.compare import GroundTruth, compare_supernets, dcnas, random_assignment, uniform
+    from supernet.data import load_perturbed_digits
+
+    space = get_search_space("digits5v2")
+    archs = space.sample(6, 0)
+    seeds = np.linspace(60, 80, 6)[:, None] + np.random.default_rng(0).normal(0, 0.5, (6, 2))
+    truth = GroundTruth(space, archs, seeds, space.cost("flops", archs))
+    train = Subset(load_perturbed_digits("train"), range(64))
+    val = Subset(load_perturbed_digits("val"), range(32))
+    variants = {"plain": uniform,
+                "random": functools.partial(random_assignment, num_copies=2),
+                "dcnas": functools.partial(dcnas, num_copies=2, batch_size=32)}
+    for v in list(variants.values())[1:]:  # picklable: they can go to worker processes
+        assert pickle.loads(pickle.dumps(v)).keywords == v.keywords
+    result = compare_supernets(variants, truth, train, val, seeds=(0,), epochs=10,
+                               recal_batches=1, progress=False)
+    params = result.runs.set_index("variant")["parameters"]
+    assert params["random"] == params["dcnas"] > params["plain"]  # copies and meta networks
+    for est in result.estimates.values():
+        assert est.shape == (6,) and np.all((est >= 0) & (est <= 100))
