@@ -35,6 +35,7 @@ same number of evaluations (``archgraph.search``), scored by the ground-truth ac
 pick. Writes ``bench/results/dcnas.{md,json,png}``.
 
     python bench/bench_supernet_variants.py --dcnas --jobs 2
+    python bench/bench_supernet_variants.py --dcnas --overhead     # DCNAS training time
 """
 from __future__ import annotations
 
@@ -192,6 +193,62 @@ def overhead(repeats: int = 3, epochs: int = 2) -> list[str]:
     return rows
 
 
+def dcnas_overhead(repeats: int = 3) -> list[str]:
+    """Training time of DCNAS against the plain supernet in one process (one thread),
+    interleaved: seconds of one uniform epoch, one DCNAS single-path (warm-up) epoch and one
+    paired epoch per M, and one assignment of the last layer; the projected time of the
+    30-pass schedule (10 warm-up, 20 paired, 5 assignments, taking the last layer's for each)."""
+    import statistics
+    import time
+
+    import torch
+
+    from archgraph.spaces import get_search_space
+    from supernet import UniformSampler, build_supernet, train
+    from supernet.dcnas import DCNASSupernet, _assign_images, assign_layer, train_dcnas
+
+    torch.set_num_threads(1)
+    space, data = get_search_space("digits5v2"), load_perturbed_digits("train")
+    images = _assign_images(data, 64, 2, 0, 4)
+    sec = {k: [] for k in ("uniform", "warm2", "paired2", "assign2", "paired3", "assign3")}
+    for rep in range(repeats):
+        net = build_supernet(space, random_state=rep)
+        t = time.perf_counter()
+        train(net, data, 1, sampler=UniformSampler(space, rep), random_state=rep,
+              progress=False)
+        sec["uniform"].append(time.perf_counter() - t)
+        for m in (2, 3):
+            net = DCNASSupernet(space, num_copies=m, random_state=rep)
+            if m == 2:
+                t = time.perf_counter()
+                train_dcnas(net, data, warmup_epochs=1, layer_epochs=0, finetune_epochs=0,
+                            paired=False, random_state=rep, progress=False)
+                sec["warm2"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            train_dcnas(net, data, warmup_epochs=0, layer_epochs=1, finetune_epochs=0,
+                        stop_after=1, random_state=rep, progress=False)
+            sec[f"paired{m}"].append(time.perf_counter() - t)  # includes assigning layer 0
+            t = time.perf_counter()
+            assign_layer(net, 4, images, rep)
+            sec[f"assign{m}"].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in sec.items()}
+    base = 30 * med["uniform"]
+    rows = ["| | seconds |", "|---|---|",
+            f"| uniform, one epoch | {med['uniform']:.2f} |",
+            f"| DCNAS single-path (warm-up) epoch, M=2 | {med['warm2']:.2f} |"]
+    for m in (2, 3):
+        rows += [f"| DCNAS paired epoch, M={m} | {med[f'paired{m}']:.2f} |",
+                 f"| assignment of the last layer, M={m} | {med[f'assign{m}']:.2f} |"]
+    rows += ["", "| 30 passes | seconds | vs uniform |", "|---|---|---|",
+             f"| uniform | {base:.1f} | 1.00 |",
+             f"| random assignment M=2 (30 single-path epochs) | {30 * med['warm2']:.1f} | "
+             f"{30 * med['warm2'] / base:.2f} |"]
+    for m in (2, 3):
+        total = 10 * med["warm2"] + 20 * med[f"paired{m}"] + 5 * med[f"assign{m}"]
+        rows.append(f"| DCNAS M={m} (10 + 5 x 3 + 5) | {total:.1f} | {total / base:.2f} |")
+    return rows
+
+
 def markdown(table: pd.DataFrame) -> list[str]:
     """Rows of a Markdown table of ``table`` (index first), floats to 3 decimals."""
     cells = [[str(i)] + [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
@@ -223,9 +280,11 @@ def main(argv=None) -> None:
                    help="only the training time and parameters of the inter-choice variants")
     args = p.parse_args(argv)
     if args.overhead:
-        rows = overhead(1 if args.quick else 3, 1 if args.quick else 2)
+        rows = (dcnas_overhead(1 if args.quick else 3) if args.dcnas
+                else overhead(1 if args.quick else 3, 1 if args.quick else 2))
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"interchoice_overhead{'_quick' if args.quick else ''}.md").write_text(
+        stem = "dcnas_overhead" if args.dcnas else "interchoice_overhead"
+        (RESULTS / f"{stem}{'_quick' if args.quick else ''}.md").write_text(
             "\n".join(rows) + "\n")
         print("\n".join(rows))
         return
