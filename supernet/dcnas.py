@@ -54,8 +54,10 @@ weights and lets the architectures whose inputs to a layer are *consistent* shar
   continue). Defaults scaled to the 5-layer ``digits5v2`` space at a budget of ``E`` passes:
   :func:`dcnas_schedule` gives :math:`T_w = \mathrm{round}(E/3)`,
   :math:`T_f = \mathrm{round}(E/6)`, :math:`T = \lfloor(E - T_w - T_f)/L\rfloor` and the
-  rest to :math:`T_f` (``30 -> 10 + 5 x 3 + 5``); the paper trains ImageNet supernets for
-  far longer, with :math:`\tau` and the copies as here (:math:`M = 2`).
+  rest to :math:`T_f` (``30 -> 10 + 5 x 3 + 5``), the budget of the other variants of
+  :mod:`supernet.compare`; the paper trains ImageNet supernets far longer. Meta step every
+  :math:`\tau = 5` steps (about 4 per epoch on 1,198 images at batch 64), meta learning rate
+  100 (see :func:`train_dcnas`), :math:`M = 2` copies.
 
 Architectures outside the pool (:meth:`DCNASSupernet.copies_of`): per layer, the copy of the
 pool architecture nearest in Hamming distance among those with the same option there (ties:
