@@ -147,3 +147,22 @@ def test_errors(macro):
         evolutionary_search(toy, SyntheticBenchmark(toy), max_flops=1.0)
     with pytest.raises(TypeError, match="'evaluator' parameter"):
         evolutionary_search(space, object())
+
+
+def test_predictor_backed_evaluator(macro):
+    from archgraph.predictors import RidgePredictor
+
+    space, bench = macro
+    train = space.sample(60, rng=0)
+    model = RidgePredictor(space=space).fit(train, bench.evaluate(train))
+
+    class Predicted:  # the predictor's estimates as an Evaluator
+        def __init__(self):
+            self.space = space
+
+        def evaluate(self, archs):
+            return model.predict(list(archs))
+
+    res = evolutionary_search(space, Predicted(), budget=200, random_state=0)
+    truth = bench.accuracies()
+    assert truth[space.index(res.arch)] >= np.quantile(truth, 0.99)

@@ -308,3 +308,21 @@ def test_compare_harness_variants(tiny_space):
     assert params["random"] == params["dcnas"] > params["plain"]  # copies and meta networks
     for est in result.estimates.values():
         assert est.shape == (6,) and np.all((est >= 0) & (est <= 100))
+
+
+def test_evolutionary_search_over_the_pool_with_the_supernet(tiny_space, tiny_data):
+    from archgraph.search import evolutionary_search
+
+    pool = tiny_space.sample(15, rng=1)
+    net = DCNASSupernet(tiny_space, num_copies=2, pool=pool, random_state=0)
+    train_dcnas(net, tiny_data, warmup_epochs=1, layer_epochs=1, finetune_epochs=0,
+                batch_size=16, random_state=0, progress=False)
+    evaluator = SupernetEvaluator(net, tiny_data, tiny_data, recal_batches=1)
+    bound = float(np.median(tiny_space.cost("flops", pool)))
+    res = evolutionary_search(tiny_space, evaluator, population=4, budget=10, top_k=2,
+                              candidates=net.pool, max_flops=bound, random_state=0)
+    assert res.num_evaluations == min(10, sum(tiny_space.cost("flops", pool) <= bound))
+    assert all(net.pool_index(a) is not None and tiny_space.flops(a) <= bound
+               for a, _, _ in res.history)
+    # the search's accuracies are the supernet's (BN recalibrated per sub-network)
+    assert res.accuracy == evaluator.evaluate([res.arch])[0]
