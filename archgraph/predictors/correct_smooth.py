@@ -158,7 +158,8 @@ class CorrectSmoothPredictor(BasePredictor):
 
     ``fit(archs, y)`` chooses the correction and smoothing amounts by ``cv``-fold
     cross-validation on the labelled nodes, refits on all of them and predicts every node of
-    the space once; a labelled node predicts its label (the mean of its labels if repeated).
+    the space once; a labelled node predicts its label (the mean of its labels if repeated) or
+    its cross-validated prediction (``labelled="out_of_fold"``).
     The plain GCN of Chen et al. is :class:`~archgraph.predictors.SpaceGCNPredictor`.
 
     Args:
@@ -174,6 +175,10 @@ class CorrectSmoothPredictor(BasePredictor):
         smoothing_alphas: grid of :math:`\\alpha_s` in [0, 1) (0 = no smoothing).
         num_iterations: propagation steps of each stage.
         cv: folds of the cross-validation over the labelled nodes.
+        labelled: what a labelled node predicts: ``"label"`` (its label, the mean if
+            repeated) or ``"out_of_fold"`` (its cross-validated prediction from the other
+            labelled nodes: a denoised value where the label's own error is independent of
+            its neighbours').
         scoring: held-out criterion, ``"mse"`` (mean squared error to the held-out labels)
             or ``"kendall"`` (their Kendall tau, mean over folds).
         similarity: per-layer ``[O_l, O_l]`` edge weights; ``None`` = uniform.
@@ -196,6 +201,8 @@ class CorrectSmoothPredictor(BasePredictor):
             (higher is better; ``-MSE`` for ``"mse"``).
         smoothing_scores_: held-out score ``[len(smoothing_alphas)]``.
         labelled_nodes_: the distinct labelled nodes ``[M']``; labels_: their labels ``[M']``.
+        out_of_fold_: each labelled node's cross-validated prediction (from the other folds,
+            chosen amounts) ``[M']``.
         memory_estimate_gb_: the estimate checked against ``max_memory_gb``.
         n_train_: number of labelled architectures.
     """
@@ -205,7 +212,8 @@ class CorrectSmoothPredictor(BasePredictor):
         "correction_alphas": ["array-like"], "correction_scales": ["array-like"],
         "smoothing_alphas": ["array-like"], "num_iterations": POSITIVE_INT,
         "cv": [Interval(Integral, 2, None, closed="left")],
-        "scoring": [StrOptions({"mse", "kendall"})], "similarity": ["array-like", None],
+        "scoring": [StrOptions({"mse", "kendall"})],
+        "labelled": [StrOptions({"label", "out_of_fold"})], "similarity": ["array-like", None],
         "device": [str, torch.device], "random_state": RANDOM_STATE,
         "max_memory_gb": [Interval(Real, 0, None, closed="neither"), None],
         "verbose": ["verbose"],
@@ -214,8 +222,9 @@ class CorrectSmoothPredictor(BasePredictor):
     def __init__(self, space=None, *, interactions: str = "auto",
                  correction_alphas=(0.0, 0.5, 0.8, 0.9, 0.95), correction_scales=(1.0,),
                  smoothing_alphas=(0.0, 0.5, 0.8, 0.9, 0.95), num_iterations: int = 50,
-                 cv: int = 5, scoring: str = "kendall", similarity=None, device="cpu",
-                 random_state=None, max_memory_gb: float | None = None, verbose: bool = False):
+                 cv: int = 5, scoring: str = "kendall", labelled: str = "label",
+                 similarity=None, device="cpu", random_state=None,
+                 max_memory_gb: float | None = None, verbose: bool = False):
         self.space = space
         self.interactions = interactions
         self.correction_alphas = correction_alphas
@@ -224,6 +233,7 @@ class CorrectSmoothPredictor(BasePredictor):
         self.num_iterations = num_iterations
         self.cv = cv
         self.scoring = scoring
+        self.labelled = labelled
         self.similarity = similarity
         self.device = device
         self.random_state = random_state
@@ -336,7 +346,11 @@ class CorrectSmoothPredictor(BasePredictor):
             for j in range(len(s_alphas)):
                 s_scores[j] += self._score(labels[val],
                                            g[nodes[val], k * len(s_alphas) + j]) / self.cv
-        s_alpha = float(s_alphas[int(np.argmax(s_scores))])
+        best = int(np.argmax(s_scores))
+        s_alpha = float(s_alphas[best])
+        out_of_fold = np.empty(len(nodes))  # each labelled node predicted from the others
+        for k, (_, val) in enumerate(folds):
+            out_of_fold[val] = g[nodes[val], k * len(s_alphas) + best]
         del g, corrected, bases
         progress.update()
 
@@ -352,7 +366,7 @@ class CorrectSmoothPredictor(BasePredictor):
         g0[every, 0] = torch.as_tensor(labels - center, dtype=torch.float32, device=device)
         g = propagate(adj, g0, torch.tensor([s_alpha], device=device), every, iters)
         pred = g[:, 0].cpu().double().numpy() + center
-        pred[nodes] = labels  # exactly, in float64
+        pred[nodes] = labels if self.labelled == "label" else out_of_fold  # exact, float64
         progress.update()
         progress.close()
 
@@ -366,6 +380,7 @@ class CorrectSmoothPredictor(BasePredictor):
         self.smoothing_scores_ = s_scores
         self.labelled_nodes_ = nodes
         self.labels_ = labels
+        self.out_of_fold_ = out_of_fold
         self.memory_estimate_gb_ = estimate
         self.n_train_ = len(archs)
         return self

@@ -52,7 +52,9 @@ EXEMPT_FOR = {"correct_smooth": {
     "cv": "other folds may pick the same grid point, hence the same model "
           "(test_correct_smooth.py checks that the folds change the scores)",
     "random_state": "seeds the folds only: as cv",
-    "scoring": "another criterion may pick the same grid point: as cv"}}
+    "scoring": "another criterion may pick the same grid point: as cv",
+    "labelled": "acts on the labelled nodes only, this test predicts others "
+                "(test_correct_smooth.py)"}}
 #: the checks of ``sklearn.utils.estimator_checks.check_estimator`` that need no array input
 #: (``check_param_validation`` calls ``fit`` on arrays with invalid parameters, which our
 #: ``fit`` rejects before it looks at the data)
@@ -64,7 +66,8 @@ SKLEARN_CHECKS = ["check_parameters_default_constructible", "check_no_attributes
                   "check_estimator_tags_renamed"]
 #: changed values the generic rule cannot derive (a callable gets the space)
 ALTERNATIVES = {"output_range": (0.0, 200.0), "features": "gray+onehot",
-                "interactions": "all", "scoring": "mse", "correction_alphas": (0.3,),
+                "interactions": "all", "scoring": "mse", "labelled": "out_of_fold",
+                "correction_alphas": (0.3,),
                 "smoothing_alphas": (0.0,), "correction_scales": (0.5,), "num_iterations": 1,
                 "similarity": lambda space: measured_similarity(
                     [np.random.default_rng(l).random((o, 3)) for l, o in

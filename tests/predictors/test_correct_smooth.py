@@ -98,6 +98,22 @@ def test_labelled_nodes_keep_their_label(alphas):
     assert model.smoothing_alpha_ == alphas[0] and model.correction_alpha_ == alphas[0]
 
 
+def test_out_of_fold_predictions_of_labelled_nodes():
+    space = toy()
+    archs = space.sample(30, rng=2)
+    truth = pair_target(space, archs)
+    y = truth + np.random.default_rng(0).normal(size=30)
+    kw = dict(interactions="all", random_state=0)
+    label = CorrectSmoothPredictor(space, **kw).fit(archs, y)
+    oof = CorrectSmoothPredictor(space, labelled="out_of_fold", **kw).fit(archs, y)
+    order = np.argsort(space.indices(archs))  # labelled_nodes_ are sorted
+    np.testing.assert_array_equal(oof.predict(archs)[order], oof.out_of_fold_)
+    np.testing.assert_array_equal(label.out_of_fold_, oof.out_of_fold_)
+    others = np.setdiff1d(np.arange(len(space)), oof.labelled_nodes_)
+    np.testing.assert_array_equal(oof.predictions_[others], label.predictions_[others])
+    assert np.all(oof.predict(archs) != y)  # none copies its own label
+
+
 def test_no_correction_no_smoothing_is_the_base_model():
     space = toy()
     archs = space.sample(30, rng=3)
@@ -185,6 +201,9 @@ def test_errors():
     with pytest.raises(ValueError, match="'scoring' parameter of CorrectSmoothPredictor must be "
                                          "a str among .*'kendall'.* Got 'r2' instead"):
         CorrectSmoothPredictor(space, scoring="r2").fit(archs, y)
+    with pytest.raises(ValueError, match="'labelled' parameter of CorrectSmoothPredictor must "
+                                         "be a str among .*'out_of_fold'.* Got 'oof'"):
+        CorrectSmoothPredictor(space, labelled="oof").fit(archs, y)
     with pytest.raises(ValueError, match="'interactions' parameter of CorrectSmoothPredictor "
                                          "must be a str among .*'neighbours'.* Got 'pairs'"):
         CorrectSmoothPredictor(space, interactions="pairs").fit(archs, y)
