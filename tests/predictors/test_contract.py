@@ -66,7 +66,7 @@ SKLEARN_CHECKS = ["check_parameters_default_constructible", "check_no_attributes
                   "check_estimator_tags_renamed"]
 #: changed values the generic rule cannot derive (a callable gets the space)
 ALTERNATIVES = {"output_range": (0.0, 200.0), "features": "gray+onehot",
-                "interactions": "all", "scoring": "mse", "labelled": "out_of_fold",
+                "interactions": "all", "scoring": "mse", "labelled": "label",
                 "correction_alphas": (0.3,),
                 "smoothing_alphas": (0.0,), "correction_scales": (0.5,), "num_iterations": 1,
                 "similarity": lambda space: measured_similarity(

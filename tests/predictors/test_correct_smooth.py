@@ -92,7 +92,7 @@ def test_labelled_nodes_keep_their_label(alphas):
     y = pair_target(space, archs) + np.random.default_rng(0).normal(size=30)
     archs, y = archs + archs[:3], np.concatenate([y, y[:3] + 2.0])  # repeated: their mean
     model = CorrectSmoothPredictor(space, correction_alphas=alphas, smoothing_alphas=alphas,
-                                   random_state=0).fit(archs, y)
+                                   labelled="label", random_state=0).fit(archs, y)
     expect = np.concatenate([y[:3] + 1.0, y[3:30]])
     np.testing.assert_array_equal(model.predict(archs[:30]), expect)  # exact, float64
     assert model.smoothing_alpha_ == alphas[0] and model.correction_alpha_ == alphas[0]
@@ -104,8 +104,8 @@ def test_out_of_fold_predictions_of_labelled_nodes():
     truth = pair_target(space, archs)
     y = truth + np.random.default_rng(0).normal(size=30)
     kw = dict(interactions="all", random_state=0)
-    label = CorrectSmoothPredictor(space, **kw).fit(archs, y)
-    oof = CorrectSmoothPredictor(space, labelled="out_of_fold", **kw).fit(archs, y)
+    label = CorrectSmoothPredictor(space, labelled="label", **kw).fit(archs, y)
+    oof = CorrectSmoothPredictor(space, **kw).fit(archs, y)  # the default
     order = np.argsort(space.indices(archs))  # labelled_nodes_ are sorted
     np.testing.assert_array_equal(oof.predict(archs)[order], oof.out_of_fold_)
     np.testing.assert_array_equal(label.out_of_fold_, oof.out_of_fold_)
