@@ -118,8 +118,10 @@ def human(value: float) -> str:
     return f"{value:.4g}"
 
 
-def show_frame(frame, as_json: bool, title: str | None = None) -> None:
-    """Print a result table: JSON records, or aligned columns with costs in K/M/G."""
+def show_frame(frame, as_json: bool, title: str | None = None, hide=()) -> None:
+    """Print a result table: JSON records (every column), or aligned columns with FLOPs and
+    parameter counts in K/M/G and the ``hide`` columns (a table's per-layer choices, which
+    the ``arch`` string spells out) left out."""
     if as_json:
         print(frame.to_json(orient="records"))
         return
@@ -128,9 +130,9 @@ def show_frame(frame, as_json: bool, title: str | None = None) -> None:
     if not len(frame):
         print("(no rows)")
         return
-    out = frame.copy()
-    for column in ("flops", "params"):
-        if column in out.columns:
+    out = frame.drop(columns=[c for c in hide if c in frame.columns and "arch" in frame.columns])
+    for column in out.columns:
+        if ("flops" in column or "params" in column) and out[column].dtype.kind in "iuf":
             out[column] = [human(v) for v in out[column].to_numpy(dtype=float)]
     print(out.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
