@@ -44,7 +44,12 @@ from archgraph.utils.io import (
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_bound, check_finite, check_int
 
-__all__ = ["LookupTable", "pareto_mask", "soft_pareto_mask"]
+__all__ = ["EmptyQueryWarning", "LookupTable", "pareto_mask", "soft_pareto_mask"]
+
+
+class EmptyQueryWarning(UserWarning):
+    """A query of a non-empty table returned no row; the message names the constraint that
+    emptied it and the table's range of its column."""
 
 _FORMAT = "archgraph.LookupTable"
 _CSV_HEADER = "# archgraph-lookup-table "
@@ -427,10 +432,52 @@ class LookupTable:
                                      f"LookupTable.query: by '{bounds[column][0]}' and by "
                                      f"'constraints'. Give one of them.")
                 bounds[column] = ("constraints", value)
-        checks = [(self._column(column, argument, "query"), self._bound(value, argument))
+        checks = [(self._column(column, argument, "query"), self._budget(value, argument))
                   for column, (argument, value) in bounds.items()]
         if min_accuracy is not None:
             min_accuracy = self._bound(min_accuracy, "min_accuracy")
+            top = float(np.max(self._accuracy())) if len(self) else 0.0
+            if 0 < min_accuracy <= 1 < top:
+                raise ValueError(f"The 'min_accuracy' parameter of LookupTable.query is in the "
+                                 f"units of the table's accuracy column, percent (up to "
+                                 f"{top:.2f} here): {100 * min_accuracy:g} for "
+                                 f"{100 * min_accuracy:g}%. Got {min_accuracy!r}, a fraction.")
+        result = self._query(checks, min_accuracy, top_k)
+        if not len(result) and len(self):
+            warnings.warn(self._empty_reason(bounds, checks, min_accuracy), EmptyQueryWarning,
+                          stacklevel=2)
+        return result
+
+    def _budget(self, value, argument: str) -> float:
+        value = self._bound(value, argument)
+        if value < 0:
+            raise ValueError(f"The '{argument}' parameter of LookupTable.query must be a budget "
+                             f">= 0. Got {value!r} instead.")
+        return value
+
+    def _empty_reason(self, bounds: dict, checks: list, min_accuracy) -> str:
+        """Which constraint of an empty query emptied it, with the table's range of its
+        column."""
+        parts = [(argument, column, values, bound) for (column, (argument, _)), (values, bound)
+                 in zip(bounds.items(), checks)]
+        if min_accuracy is not None:
+            parts.append(("min_accuracy", "accuracy", self._accuracy(), min_accuracy))
+        for argument, column, values, bound in parts:
+            v = values.astype(np.float64, copy=False)
+            passing = (v >= bound) if argument == "min_accuracy" else _at_most(values, bound)
+            if not passing.any():
+                return (f"No architecture of the table satisfies {argument}={bound:g}: its "
+                        f"{column!r} column ranges over [{v.min():g}, {v.max():g}] "
+                        f"({len(self)} rows). Budgets are in the column's own units (FLOPs "
+                        f"and params as counts: 6e7 or '60M' on the command line, latency "
+                        f"in ms, accuracy in percent).")
+        ranges = "; ".join(f"{c!r} in [{np.min(v):g}, {np.max(v):g}]"
+                           for _, c, v, _ in parts)
+        given = ", ".join(f"{a}={b:g}" for a, _, _, b in parts)
+        return (f"No architecture of the table satisfies {given} together (each alone is met "
+                f"by some rows); the table has {ranges}.")
+
+    def _query(self, checks: list, min_accuracy, top_k) -> pd.DataFrame:
         if top_k is not None:
             top_k = check_int(top_k, "top_k", "LookupTable.query", low=1)
         order = self.accuracy_order
@@ -636,6 +683,23 @@ class LookupTable:
                                  f"{path}: same name and layers, but its rows number another "
                                  f"(sub)space ({', '.join(differ)} differ). The table's: "
                                  f"base {saved.get('base')!r}; got base {given.get('base')!r}.")
+        accuracy = pd.to_numeric(frame["accuracy"], errors="coerce").to_numpy(np.float64) \
+            if "accuracy" in frame else None
+        if accuracy is not None:
+            bad = np.flatnonzero(~np.isfinite(accuracy))
+            if bad.size:
+                raise ValueError(f"Lookup table {str(path)!r}, row {bad[0]}: accuracy is "
+                                 f"{frame['accuracy'].iloc[bad[0]]!r}, not a finite number "
+                                 f"({bad.size} such rows).")
+        signature = meta.get("signature")
+        if "arch" not in frame and isinstance(signature, dict) and "options" in signature:
+            size = int(np.prod([len(o) for o in signature["options"]], dtype=object))
+            if len(frame) != size:  # a whole-space table: row i is architecture i
+                raise ValueError(f"Lookup table {str(path)!r} is a whole-space table of "
+                                 f"{size:,} architectures of {meta['space']!r} but holds "
+                                 f"{len(frame):,} rows (cut or extended).")
+        if space is None and isinstance(signature, dict):
+            space = _registered_space(signature, path)
         table = cls(frame, layers, space=space, space_name=meta["space"])
         if order is not None:
             problem = _order_problem(order, table._accuracy())
@@ -650,6 +714,18 @@ class LookupTable:
     def __repr__(self) -> str:
         return (f"LookupTable(space={self.space_name!r}, rows={len(self)}, "
                 f"columns={list(self.frame.columns)})")
+
+
+def _registered_space(signature: dict, path) -> SearchSpace | None:
+    """The registered space a table's signature describes, or ``None`` (with no error) when
+    it is not registered or differs: the table then loads without ``arch`` strings for
+    whole-space rows, as before."""
+    from archgraph.spaces.signature import space_from_signature
+
+    try:
+        return space_from_signature(signature, f"Lookup table {str(path)!r}")
+    except (ValueError, TypeError):
+        return None
 
 
 def _order_problem(order: np.ndarray, accuracy: np.ndarray) -> str | None:

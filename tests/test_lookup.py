@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from archgraph.lookup import LookupTable, pareto_mask, soft_pareto_mask
+from archgraph.lookup import EmptyQueryWarning, LookupTable, pareto_mask, soft_pareto_mask
 from archgraph.spaces import get_search_space
 from archgraph.utils.io import bytes_digest, frame_digest
 
@@ -164,9 +164,11 @@ def test_save_load_round_trip(tmp_path, space, table, suffix):
     path = table.save(tmp_path / f"lut{suffix}")
     loaded = LookupTable.load(path)
     assert loaded.space_name == "macro" and loaded.layers == table.layers
-    assert loaded.space is None
+    # self-describing: the registered space is rebuilt from the stored signature
+    assert loaded.space.signature() == space.signature()
     pd.testing.assert_frame_equal(loaded.frame, table.frame, check_dtype=True)
-    assert "arch" not in loaded.query(top_k=2).columns  # no space: no strings
+    pd.testing.assert_frame_equal(loaded.query(top_k=3), table.query(top_k=3))
+    assert "arch" in loaded.query(top_k=2).columns
     with_space = LookupTable.load(path, space=space)
     pd.testing.assert_frame_equal(with_space.query(top_k=3), table.query(top_k=3))
 
@@ -328,12 +330,15 @@ def _random_table(rng, n, space=None):
 
 
 def _budget(rng, values):
-    """A bound that keeps none, some or all of ``values``."""
+    """A bound that keeps none (or the zeros), some or all of ``values``; never negative
+    (refused) nor in (0, 1] (a fraction, refused as min_accuracy of percent tables)."""
     kind = rng.integers(5)
-    return (float(values.min()) - 1 if kind == 0 else float(values.max()) if kind == 1
-            else float(np.quantile(values, rng.random())))
+    bound = (float(values.min()) - 1 if kind == 0 else float(values.max()) if kind == 1
+             else float(np.quantile(values, rng.random())))
+    return 0.0 if bound <= 1 else bound
 
 
+@pytest.mark.filterwarnings("ignore::archgraph.lookup.EmptyQueryWarning")
 @pytest.mark.parametrize("first_block", [1, 5, 4096])
 def test_indexed_query_equals_the_scan(monkeypatch, space, first_block):
     from archgraph import lookup
@@ -365,8 +370,10 @@ def test_query_ties_and_empty_results(table):
     assert lut.query(max_flops=2.0, min_accuracy=2.0).empty
     assert lut.query(min_accuracy=3.5).empty
     assert lut.query(max_flops=1.0, top_k=50).index.tolist() == [8, 9]  # top_k > matches
-    empty = table.query(max_flops=-1.0, top_k=None)
-    pd.testing.assert_frame_equal(empty, _scan_query(table, max_flops=-1.0, top_k=None))
+    with pytest.warns(EmptyQueryWarning, match=r"satisfies max_flops=0: its 'flops' column "
+                                               r"ranges over \[7\.7\d*e\+06, "):
+        empty = table.query(max_flops=0.0, top_k=None)
+    pd.testing.assert_frame_equal(empty, _scan_query(table, max_flops=0.0, top_k=None))
     assert list(empty.columns) == ["arch", *table.frame.columns]  # made for the result only
     assert "arch" not in table.frame.columns
 
@@ -385,11 +392,28 @@ def test_accuracy_order(table):
         nan.query()
 
 
-def test_table_with_nan_accuracy_saves_without_order(tmp_path):
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_table_with_nan_accuracy_is_refused_on_load(tmp_path, suffix):
     nan = LookupTable(pd.DataFrame({"accuracy": [1.0, np.nan], "flops": [1.0, 2.0]}))
-    loaded = LookupTable.load(nan.save(tmp_path / "nan.parquet"))
-    pd.testing.assert_frame_equal(loaded.frame, nan.frame)
-    assert loaded._order is None
+    path = nan.save(tmp_path / f"nan{suffix}")  # saved without an order (none exists)
+    with pytest.raises(ValueError, match=rf"^Lookup table '{path}', row 1: accuracy is .*nan"
+                                         rf".*not a finite number \(1 such rows\)\.$"):
+        LookupTable.load(path)
+
+
+def test_cut_whole_space_csv_is_refused(tmp_path, table):
+    path = table.save(tmp_path / "lut.csv")
+    header, body = path.read_text().split("\n", 1)
+    rows = body.splitlines()
+    meta = json.loads(header[len("# archgraph-lookup-table "):])
+    meta.pop("order")
+    frame = pd.read_csv(io.StringIO("\n".join(rows[:-3]))).drop(columns="accuracy_order")
+    cut = frame.to_csv(index=False)  # 3 rows fewer, checksum recomputed: only the size tells
+    meta["sha256"] = bytes_digest(cut.encode())
+    path.write_text("# archgraph-lookup-table " + json.dumps(meta) + "\n" + cut)
+    with pytest.raises(ValueError, match=r"whole-space table of 6,561 architectures of 'macro' "
+                                         r"but holds 6,558 rows"):
+        LookupTable.load(path)
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
@@ -455,8 +479,7 @@ def test_version_1_files_load(tmp_path, table):
     path.write_text(meta + "\n" + frame.to_csv(index=False))
     loaded = LookupTable.load(path)
     assert loaded._order is None and "order" not in meta
-    pd.testing.assert_frame_equal(loaded.query(top_k=4), table.query(top_k=4).drop(
-        columns="arch"))
+    pd.testing.assert_frame_equal(loaded.query(top_k=4), table.query(top_k=4))
 
 
 def test_fast_fronts_equal_the_scans():
@@ -531,3 +554,21 @@ def test_damaged_pandas_schema_gives_one_line(tmp_path, table):
     with pytest.raises(ValueError) as info:
         LookupTable.load(bad)
     assert "bad.parquet' is unreadable" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_budgets_in_wrong_units_are_refused_or_explained(table):
+    for argument in ("max_flops", "max_params", "max_latency"):
+        with pytest.raises(ValueError, match=f"'{argument}' parameter of LookupTable.query must "
+                                             f"be a budget >= 0. Got -1.0"):
+            table.query(**{argument: -1.0})
+    with pytest.raises(ValueError, match="'max_flops' .* not NaN"):
+        table.query(max_flops=float("nan"))
+    table.frame = table.frame.assign(accuracy=table.frame["accuracy"] * 0 + 50 + np.arange(
+        len(table)) % 40)  # percent
+    with pytest.raises(ValueError, match=r"'min_accuracy' .* percent .*: 90 for 90%. Got 0.9"):
+        table.query(min_accuracy=0.9)
+    with pytest.warns(EmptyQueryWarning, match="satisfies max_flops=60: its 'flops' column"):
+        assert table.query(max_flops=60).empty  # 60 meant as 60M
+    low = float(table.frame["flops"].min())
+    with pytest.warns(EmptyQueryWarning, match="together .* 'flops' in"):
+        assert table.query(max_flops=low, min_accuracy=88).empty

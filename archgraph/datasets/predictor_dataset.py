@@ -307,3 +307,57 @@ def _rows(space, chunk, acc, described, seed) -> pd.DataFrame:
     data["evaluator"] = described
     data["seed"] = seed
     return pd.DataFrame(data)
+
+
+def read_predictor_dataset(path, space: SearchSpace | None = None,
+                           target: str = "accuracy") -> tuple[list, np.ndarray]:
+    """The architectures and targets of a predictor dataset: ``(archs, y)``, ready for
+    ``predictor.fit(archs, y)``.
+
+    Args:
+        path: a table written by :func:`build_predictor_dataset` (or any Parquet/CSV file
+            with an ``arch`` column of the space's strings and a numeric ``target`` column).
+        space: the search space of the rows; ``None``: the registered space named by the
+            file's ``space`` column.
+        target: the column to return as ``y``.
+
+    Raises:
+        ValueError: one line naming the file (and the row) for a missing column, an
+            architecture that does not parse, or a target that is not a finite number.
+    """
+    from archgraph.spaces.registry import get_search_space
+
+    path = Path(path)
+    frame = read_table(path)
+    where = f"Predictor-dataset table {str(path)!r}"
+    missing = [c for c in ("arch", target) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{where} lacks the column(s) {missing}; it has "
+                         f"{list(frame.columns)}.")
+    if not len(frame):
+        raise ValueError(f"{where} holds no rows.")
+    if space is None:
+        names = set(frame["space"]) if "space" in frame.columns else set()
+        if len(names) != 1:
+            raise ValueError(f"{where} does not name one search space (its 'space' column "
+                             f"holds {sorted(map(str, names))[:3]}); pass space=.")
+        space = get_search_space(next(iter(names)))
+    elif "space" in frame.columns and set(frame["space"]) != {space.name}:
+        raise ValueError(f"{where} is of the {sorted(map(str, set(frame['space'])))[:3]} "
+                         f"space, not the given {space.name!r} space.")
+    if not pd.api.types.is_numeric_dtype(frame[target]):
+        raise ValueError(f"{where}: the target column {target!r} is not numeric (dtype "
+                         f"{frame[target].dtype}).")
+    y = frame[target].to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise ValueError(f"{where}, row {bad[0]}: {target} is {y[bad[0]]} (not a finite "
+                         f"number; {bad.size} such rows).")
+    archs = []
+    for row, text in enumerate(frame["arch"]):
+        try:
+            archs.append(space.from_str(str(text)))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{where}, row {row}: architecture {text!r} is not of the "
+                             f"{space.name!r} space: {exc}") from exc
+    return archs, y

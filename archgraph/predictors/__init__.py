@@ -16,6 +16,7 @@ from archgraph.predictors.registry import (
     list_predictors,
     register_predictor,
 )
+from archgraph.predictors.serialization import load
 from archgraph.predictors.space_gcn import SpaceGCNPredictor
 from archgraph.predictors.tuning import TuningResult, tune_predictor
 from archgraph.predictors.two_stage import TwoStagePredictor
@@ -23,5 +24,5 @@ from archgraph.predictors.two_stage import TwoStagePredictor
 __all__ = ["ArchEstimator", "BasePredictor", "CorrectSmoothPredictor", "NeuralClassifier",
            "NeuralPredictor", "PREDICTORS",
            "RandomForestPredictor", "RidgePredictor", "SpaceGCNPredictor", "TuningResult",
-           "TwoStagePredictor", "get_predictor", "list_predictors", "register_predictor",
+           "TwoStagePredictor", "get_predictor", "list_predictors", "load", "register_predictor",
            "tune_predictor"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from archgraph.predictors import serialization
 from archgraph.spaces import ProductSpace, SearchSpace
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_finite, check_int
@@ -92,6 +94,26 @@ class ArchEstimator(BaseEstimator):
 
     def _check_y(self, archs: list, y) -> np.ndarray:
         return check_targets(archs, y, f"{type(self).__name__}.fit")
+
+    # -- files -----------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write this estimator (hyperparameters and, if fitted, its fitted state) to
+        ``path`` without pickle: a safetensors file with a JSON header and a SHA-256
+        (:mod:`archgraph.predictors.serialization`); read it back with
+        :func:`archgraph.predictors.load`."""
+        return serialization.save(self, path)
+
+    def _fitted_state(self) -> dict:
+        """Fitted attributes to store, as values the file format encodes (numbers, strings,
+        arrays, tensors, devices, spaces, estimators, and tuples/lists/dicts of them).
+        Subclasses replace what it cannot encode (torch modules, scikit-learn models) by
+        their numbers and rebuild them in :meth:`_restore_fitted`."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def _restore_fitted(self, state: dict) -> None:
+        """Set the fitted attributes of :meth:`_fitted_state` on a new estimator."""
+        for key, value in state.items():
+            setattr(self, key, value)
 
     @_fit_context(prefer_skip_nested_validation=False)  # stages validate their own parameters
     def fit(self, archs: Sequence, y) -> "ArchEstimator":

@@ -131,6 +131,29 @@ def predict_choices_dense(net: NeuralPredictorNet, template, root_choices: np.nd
     return torch.cat(out).numpy().astype(np.float64)
 
 
+def fitted_net_state(est) -> dict:
+    """Fitted state of a GCN estimator for its file: the network as its ``state_dict``, the
+    batcher (rebuilt from the space) left out."""
+    state = {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+    state["net_"] = {k: v.detach().cpu() for k, v in est.net_.state_dict().items()}
+    state.pop("batcher_", None)
+    return state
+
+
+def restore_fitted_net(est, state: dict, out_range) -> None:
+    """Rebuild the fitted network and batcher of a GCN estimator from :func:`fitted_net_state`."""
+    weights = state.pop("net_")
+    p = net_params(est)
+    net = build_net(est.space, p, out_range, 0)
+    net.load_state_dict(weights)  # strict: a missing or misshapen tensor is an error
+    net.eval()
+    for key, value in state.items():
+        setattr(est, key, value)
+    est.net_ = net
+    est.batcher_ = ArchGraphBatcher(est.space)
+    est.device_ = p["device"]
+
+
 @register_predictor("neural")
 class NeuralPredictor(BasePredictor):
     r"""Neural predictor of Wen et al., `"Neural Predictor for Neural Architecture Search"
@@ -230,6 +253,13 @@ class NeuralPredictor(BasePredictor):
     def _predict(self, archs: list) -> np.ndarray:
         out = predict_graph_net(self.net_, self.batcher_, archs, self.device_)
         return self._unscale(out)
+
+    def _fitted_state(self) -> dict:
+        return fitted_net_state(self)
+
+    def _restore_fitted(self, state: dict) -> None:
+        r = self.output_range
+        restore_fitted_net(self, state, None if r is None else (float(r[0]), float(r[1])))
 
     def _unscale(self, out: np.ndarray) -> np.ndarray:
         return out if self.output_range is not None else self.y_mean_ + self.y_std_ * out

@@ -14,8 +14,10 @@ from archgraph.predictors.base import ArchEstimator, check_targets
 from archgraph.predictors.neural import (
     NET_CONSTRAINTS,
     build_net,
+    fitted_net_state,
     net_params,
     predict_graph_net,
+    restore_fitted_net,
     train_graph_net,
 )
 from archgraph.utils.validation import check_random_state
@@ -83,6 +85,12 @@ class NeuralClassifier(ClassifierMixin, ArchEstimator):
                                            order_seed, self.verbose, type(self).__name__)
         self.batcher_ = ArchGraphBatcher(self.space)
         self.device_ = p["device"]
+
+    def _fitted_state(self) -> dict:
+        return fitted_net_state(self)
+
+    def _restore_fitted(self, state: dict) -> None:
+        restore_fitted_net(self, state, None)
 
     def decision_function(self, archs: Sequence) -> np.ndarray:
         """Logits ``[len(archs)]`` of the positive class ``classes_[1]``."""

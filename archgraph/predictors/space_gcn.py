@@ -226,6 +226,18 @@ class SpaceGCNPredictor(BasePredictor):
             idx = fitted.indices(space.decode(choices))
         return self.predictions_[idx].astype(np.float64)
 
+    def _fitted_state(self) -> dict:
+        state = super()._fitted_state()
+        state["model_"] = {k: v.detach().cpu() for k, v in self.model_.state_dict().items()}
+        return state
+
+    def _restore_fitted(self, state: dict) -> None:
+        weights = state.pop("model_")
+        model = SpaceGCN(int(state["n_features_in_"]), self.hidden_channels, self.num_layers,
+                         self.dropout)
+        model.load_state_dict(weights)  # strict: a missing or misshapen tensor is an error
+        super()._restore_fitted({**state, "model_": model.eval()})
+
     def lookup_table(self):
         """:class:`~archgraph.lookup.LookupTable` of every node: predictions and costs."""
         from archgraph.lookup import LookupTable

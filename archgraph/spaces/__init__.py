@@ -25,9 +25,10 @@ from archgraph.spaces.registry import (
     register_search_space,
 )
 from archgraph.spaces.search_space import SearchSpace
+from archgraph.spaces.signature import space_from_signature, space_signature
 
 __all__ = ["ChainLayer", "ChainSpace", "ChoiceArch", "Evaluator", "LatencyLUT", "NASBench101Space",
            "NASBench201Space", "NB101Cell", "OpSpec", "ProductSpace", "SEARCH_SPACES",
            "SearchSpace", "Subspace", "check_evaluator", "get_search_space", "list_search_spaces",
            "load_latency_lut", "make_arch_graph", "parse_op", "register_search_space",
-           "validate_arch_graph"]
+           "space_from_signature", "space_signature", "validate_arch_graph"]
