@@ -11,13 +11,14 @@ flight when it is started again, with any number of processes.
 
 Run it through the command line, which starts the process group (gloo on CPU) itself::
 
-    torchrun --standalone --nproc_per_node 4 -m archgraph.cli dataset build \\
+    torchrun --standalone --nproc_per_node 4 -m -- archgraph.cli dataset build \\
         --space nasbench201 --evaluator table --n 10000 --out nb201.parquet
     torchrun --nnodes 2 --nproc_per_node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \\
-        -m archgraph.cli dataset build ...      # on each machine
+        -m -- archgraph.cli dataset build ...      # on each machine
 
-Only rank 0 reads and writes the file (put it where rank 0 runs); the other ranks get the
-architectures to evaluate and the final table through the process group.
+The ``--`` ends torchrun's own options (its prefix matching would take ``--n`` for
+``--nnodes``). Only rank 0 reads and writes the file (put it where rank 0 runs); the other
+ranks get the architectures to evaluate and the final table through the process group.
 """
 from __future__ import annotations
 
