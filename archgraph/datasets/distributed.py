@@ -70,7 +70,8 @@ def build_predictor_dataset_distributed(space: SearchSpace, evaluator, n: int, p
             except (ValueError, TypeError, OutputLockedError) as exc:
                 error = exc
         # every rank learns the architectures left (as sample positions) or rank 0's error
-        todo_idx = _share(dist, [index[k] for k, _ in todo] if error is None else None, error)
+        todo_idx = _share(dist, [index[k] for k, _ in todo] if error is None else None, error,
+                          job.path)
         todo = [(job.keys[i], job.archs[i]) for i in todo_idx]
         step = world * chunk_size
         bar = tqdm(total=len(todo), desc="evaluate", disable=not progress or rank != 0,
@@ -153,13 +154,16 @@ def _broadcast(dist, value):
     return box[0]
 
 
-def _share(dist, todo_idx, error):
+def _share(dist, todo_idx, error, path):
     """Broadcast rank 0's list of sample positions left, or raise its ``error`` on every rank
-    (as the same type on rank 0, as ``ValueError``/``OutputLockedError`` text elsewhere)."""
+    (the same message, as ``OutputLockedError`` or ``ValueError``)."""
     kind, message = (type(error).__name__, str(error)) if error is not None else (None, None)
-    todo_idx, kind, message = _broadcast(dist, (todo_idx, kind, message))
+    holder = getattr(error, "holder", None)
+    todo_idx, kind, message, holder = _broadcast(dist, (todo_idx, kind, message, holder))
     if error is not None:
         raise error
+    if kind == "OutputLockedError":
+        raise OutputLockedError(message, path, holder)
     if kind is not None:
-        raise (RuntimeError if kind == "OutputLockedError" else ValueError)(message)
+        raise ValueError(message)
     return todo_idx
