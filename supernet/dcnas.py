@@ -71,7 +71,8 @@ plain single-path training over the pool.
 The training state (weights, meta networks, pool and assignments: parameters and buffers of the
 module; optimizer, schedule, data order and path RNG) is checkpointed after every epoch with
 :mod:`supernet.checkpoint` (SHA-256 checked, ``weights_only`` loading), and a resumed run ends
-with the weights of an uninterrupted one.
+with the weights of an uninterrupted one; :meth:`DCNASSupernet.from_checkpoint` rebuilds the
+trained supernet from such a file.
 """
 from __future__ import annotations
 
