@@ -183,7 +183,8 @@ class CorrectSmoothPredictor(BasePredictor):
             node's) or ``"label"`` (its label, the mean if repeated). Labels spread wider
             than smoothed predictions, so with ``"label"`` the labelled nodes crowd the top
             of the ranking by their noise (NAS-Bench-201: precision at the top 1% of all
-            cells 0.09-0.21 against 0.44-0.47 with ``"out_of_fold"``, BENCHMARKS.md).
+            cells 0.09-0.21 against 0.37-0.47 with ``"out_of_fold"`` at M >= 500 real
+            12-epoch labels, BENCHMARKS.md).
         scoring: held-out criterion, ``"mse"`` (mean squared error to the held-out labels)
             or ``"kendall"`` (their Kendall tau, mean over folds).
         similarity: per-layer ``[O_l, O_l]`` edge weights; ``None`` = uniform.
