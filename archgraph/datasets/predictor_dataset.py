@@ -122,7 +122,8 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
         raise ValueError(f"The 'path' parameter of {owner} must end in .parquet or .csv. "
                          f"Got {str(path)!r} instead.")
     described = _describe(evaluator)
-    archs = space.sample(n, random_state)
+    sampler = getattr(evaluator, "sample", None)  # a table samples only rows it can score
+    archs = sampler(n, random_state) if callable(sampler) else space.sample(n, random_state)
     keys = [space.to_str(a) for a in archs]
 
     done = pd.DataFrame()

@@ -37,6 +37,8 @@ EXEMPT = {"space": "fixed by the data",
           "verbose": "progress display only",
           "graph": "two forms of the same space graph, same numbers",
           "max_memory_gb": "a resource check only",
+          "clip": "acts only on predictions outside the labels' range "
+                  "(tests/predictors/test_space_gcn_range.py)",
           "classifier": "an estimator: its own parameters are checked one by one",
           "regressor": "an estimator: its own parameters are checked one by one",
           "classifier__random_state": "replaced by the cascade's random_state",
