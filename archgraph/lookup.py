@@ -640,7 +640,8 @@ class LookupTable:
                 meta = (json.loads(first[len(_CSV_HEADER):])
                         if first.startswith(_CSV_HEADER) else None)
                 actual = bytes_digest(body.encode("utf-8"))
-        except (ValueError, OSError, UnicodeDecodeError) as exc:  # JSON, thrift, Arrow, text
+        # JSON, thrift, Arrow, text; a damaged pandas schema: TypeError (unknown dtype), KeyError
+        except (ValueError, TypeError, KeyError, OSError) as exc:
             text = str(exc).strip().splitlines()
             raise ValueError(f"Lookup table {str(path)!r} is unreadable (corrupted or not a "
                              f"{fmt} file): {type(exc).__name__}: {text[0] if text else ''}"

@@ -27,6 +27,15 @@ being built (``--groundtruth`` of a partial build ranks them; the complete one r
     python bench/bench_supernet_variants.py --inter-choice --jobs 2
     python bench/bench_supernet_variants.py --inter-choice --only-convolutions --jobs 2
     python bench/bench_supernet_variants.py --overhead      # inter-choice time and parameters
+
+``--dcnas`` compares DCNAS (Pan et al., CVPR 2022, ``supernet.dcnas``): plain uniform, the
+random-assignment ablation (M=2) and DCNAS with M=2 and M=3 at the same budget, and then, on
+each supernet's estimates as the evaluator, evolutionary search against random search at the
+same number of evaluations (``archgraph.search``), scored by the ground-truth accuracy of each
+pick. Writes ``bench/results/dcnas.{md,json,png}``.
+
+    python bench/bench_supernet_variants.py --dcnas --jobs 2
+    python bench/bench_supernet_variants.py --dcnas --overhead     # DCNAS training time
 """
 from __future__ import annotations
 
@@ -35,13 +44,17 @@ import json
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from archgraph.search import evolutionary_search, random_search
 from supernet.compare import (
     bias,
     compare_supernets,
+    dcnas,
     drop_options,
     load_groundtruth,
+    random_assignment,
     split_weights,
     strict_fair,
     uniform,
@@ -82,6 +95,70 @@ def inter_choice_variants() -> dict:
     return out
 
 
+def dcnas_variants() -> dict:
+    """Plain uniform (the baseline), DCNAS's random-assignment ablation, DCNAS M=2 and M=3."""
+    return {"uniform (SPOS)": uniform,
+            "random assignment M=2": partial(random_assignment, num_copies=2),
+            "DCNAS M=2": partial(dcnas, num_copies=2),
+            "DCNAS M=3": partial(dcnas, num_copies=3)}
+
+
+class EstimateTable:
+    """A supernet's estimates of every architecture as an ``Evaluator`` (a lookup)."""
+
+    def __init__(self, space, archs, estimates):
+        self.space = space
+        self._est = dict(zip(archs, np.asarray(estimates, dtype=np.float64)))
+
+    def evaluate(self, archs):
+        return np.array([self._est[a] for a in archs])
+
+
+def search_rows(result, truth, budget: int = 30, population: int = 10, top_k: int = 5,
+                mutation_prob: float = 0.2, repeats: int = 20) -> list[str]:
+    """Evolutionary vs random search with ``budget`` evaluations on each supernet's estimates
+    (every seed), with and without a FLOPs bound (the median): the mean (std) ground-truth
+    accuracy of the pick over supernet seeds x ``repeats`` search seeds, and the pick of the
+    exhaustive ranking (every architecture evaluated) for reference."""
+    acc = dict(zip(truth.archs, truth.accuracy))
+    flops = dict(zip(truth.archs, truth.flops))
+    median = float(np.median(truth.flops))
+    best = {None: max(acc.values()),
+            median: max(a for k, a in acc.items() if flops[k] <= median)}
+    rows = [f"budget {budget} evaluations of {len(truth.archs)} (population {population}, "
+            f"top-k {top_k}, mutation {mutation_prob}), {repeats} search seeds per supernet; "
+            f"ground-truth accuracy (%) of the pick, mean (std); best in the space "
+            f"{best[None]:.2f}, within the median FLOPs {best[median]:.2f}", "",
+            "| estimates of | FLOPs bound | evolution | random | exhaustive ranking |",
+            "|---|---|---|---|---|"]
+    for name in dict.fromkeys(result.runs["variant"]):
+        for bound in (None, median):
+            evo, rnd, exh = [], [], []
+            for (v, s), est in result.estimates.items():
+                if v != name:
+                    continue
+                table = EstimateTable(truth.space, truth.archs, est)
+                ok = [i for i, a in enumerate(truth.archs) if bound is None or flops[a] <= bound]
+                exh.append(acc[truth.archs[max(ok, key=lambda i: est[i])]])
+                for r in range(repeats):
+                    evo.append(acc[evolutionary_search(
+                        truth.space, table, population=population, budget=budget, top_k=top_k,
+                        mutation_prob=mutation_prob, max_flops=bound,
+                        random_state=1000 * s + r).arch])
+                    if bound is None:
+                        rnd.append(acc[random_search(truth.space, table, budget,
+                                                     random_state=1000 * s + r).arch])
+                    else:  # random search within the bound: a random sample of admissible ones
+                        rng = np.random.default_rng(1000 * s + r)
+                        pick = rng.choice(ok, size=min(budget, len(ok)), replace=False)
+                        rnd.append(acc[truth.archs[max(pick, key=lambda i: est[i])]])
+            label = "none" if bound is None else f"<= {bound:,.0f} (median)"
+            rows.append(f"| {name} | {label} | {np.mean(evo):.2f} ({np.std(evo):.2f}) | "
+                        f"{np.mean(rnd):.2f} ({np.std(rnd):.2f}) | {np.mean(exh):.2f} "
+                        f"({np.std(exh):.2f}) |")
+    return rows
+
+
 def overhead(repeats: int = 3, epochs: int = 2) -> list[str]:
     """Training time (median of ``repeats``, one thread, nothing else in this process) and
     parameters of the inter-choice configurations against the plain supernet."""
@@ -116,6 +193,62 @@ def overhead(repeats: int = 3, epochs: int = 2) -> list[str]:
     return rows
 
 
+def dcnas_overhead(repeats: int = 3) -> list[str]:
+    """Training time of DCNAS against the plain supernet in one process (one thread),
+    interleaved: seconds of one uniform epoch, one DCNAS single-path (warm-up) epoch and one
+    paired epoch per M, and one assignment of the last layer; the projected time of the
+    30-pass schedule (10 warm-up, 20 paired, 5 assignments, taking the last layer's for each)."""
+    import statistics
+    import time
+
+    import torch
+
+    from archgraph.spaces import get_search_space
+    from supernet import UniformSampler, build_supernet, train
+    from supernet.dcnas import DCNASSupernet, _assign_images, assign_layer, train_dcnas
+
+    torch.set_num_threads(1)
+    space, data = get_search_space("digits5v2"), load_perturbed_digits("train")
+    images = _assign_images(data, 64, 2, 0, 4)
+    sec = {k: [] for k in ("uniform", "warm2", "paired2", "assign2", "paired3", "assign3")}
+    for rep in range(repeats):
+        net = build_supernet(space, random_state=rep)
+        t = time.perf_counter()
+        train(net, data, 1, sampler=UniformSampler(space, rep), random_state=rep,
+              progress=False)
+        sec["uniform"].append(time.perf_counter() - t)
+        for m in (2, 3):
+            net = DCNASSupernet(space, num_copies=m, random_state=rep)
+            if m == 2:
+                t = time.perf_counter()
+                train_dcnas(net, data, warmup_epochs=1, layer_epochs=0, finetune_epochs=0,
+                            paired=False, random_state=rep, progress=False)
+                sec["warm2"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            train_dcnas(net, data, warmup_epochs=0, layer_epochs=1, finetune_epochs=0,
+                        stop_after=1, random_state=rep, progress=False)
+            sec[f"paired{m}"].append(time.perf_counter() - t)  # includes assigning layer 0
+            t = time.perf_counter()
+            assign_layer(net, 4, images, rep)
+            sec[f"assign{m}"].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in sec.items()}
+    base = 30 * med["uniform"]
+    rows = ["| | seconds |", "|---|---|",
+            f"| uniform, one epoch | {med['uniform']:.2f} |",
+            f"| DCNAS single-path (warm-up) epoch, M=2 | {med['warm2']:.2f} |"]
+    for m in (2, 3):
+        rows += [f"| DCNAS paired epoch, M={m} | {med[f'paired{m}']:.2f} |",
+                 f"| assignment of the last layer, M={m} | {med[f'assign{m}']:.2f} |"]
+    rows += ["", "| 30 passes | seconds | vs uniform |", "|---|---|---|",
+             f"| uniform | {base:.1f} | 1.00 |",
+             f"| random assignment M=2 (30 single-path epochs) | {30 * med['warm2']:.1f} | "
+             f"{30 * med['warm2'] / base:.2f} |"]
+    for m in (2, 3):
+        total = 10 * med["warm2"] + 20 * med[f"paired{m}"] + 5 * med[f"assign{m}"]
+        rows.append(f"| DCNAS M={m} (10 + 5 x 3 + 5) | {total:.1f} | {total / base:.2f} |")
+    return rows
+
+
 def markdown(table: pd.DataFrame) -> list[str]:
     """Rows of a Markdown table of ``table`` (index first), floats to 3 decimals."""
     cells = [[str(i)] + [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
@@ -140,30 +273,38 @@ def main(argv=None) -> None:
                    help="compare Laube & Zell's bias and split weights instead")
     p.add_argument("--only-convolutions", action="store_true",
                    help="restrict space and ground truth to architectures without identity")
+    p.add_argument("--dcnas", action="store_true",
+                   help="compare DCNAS (M=2, 3) and random assignment, and evolutionary search")
+    p.add_argument("--seeds", type=int, default=3, help="supernet seeds (0, 1, ...)")
     p.add_argument("--overhead", action="store_true",
                    help="only the training time and parameters of the inter-choice variants")
     args = p.parse_args(argv)
     if args.overhead:
-        rows = overhead(1 if args.quick else 3, 1 if args.quick else 2)
+        rows = (dcnas_overhead(1 if args.quick else 3) if args.dcnas
+                else overhead(1 if args.quick else 3, 1 if args.quick else 2))
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"interchoice_overhead{'_quick' if args.quick else ''}.md").write_text(
+        stem = "dcnas_overhead" if args.dcnas else "interchoice_overhead"
+        (RESULTS / f"{stem}{'_quick' if args.quick else ''}.md").write_text(
             "\n".join(rows) + "\n")
         print("\n".join(rows))
         return
     truth = load_groundtruth(args.groundtruth)
-    name = "interchoice" if args.inter_choice else "supernet_variants"
+    name = "dcnas" if args.dcnas else "interchoice" if args.inter_choice else "supernet_variants"
     if args.only_convolutions:
         truth = truth.restrict(drop_options(truth.space))
         name += "_convs"
     if args.epochs != 30:  # another budget keeps the default results
         name += f"_epochs{args.epochs}"
-    chosen = inter_choice_variants() if args.inter_choice else variants()
+    chosen = (dcnas_variants() if args.dcnas else inter_choice_variants() if args.inter_choice
+              else variants())
     recal = (PAPER_RECALIBRATION if args.paper_recalibration
              else dict(recal_batches=args.recal_batches))
-    seeds, epochs = (0, 1, 2), args.epochs
+    seeds, epochs = tuple(range(args.seeds)), args.epochs
+    if args.seeds != 3:
+        name += f"_seeds{args.seeds}"
     if args.quick:
-        chosen = dict(list(chosen.items())[:2])
-        seeds, epochs = (0,), 1
+        chosen = dict(list(chosen.items())[:2]) if not args.dcnas else chosen
+        seeds, epochs = (0,), 1 if not args.dcnas else 10  # Algorithm 1 needs 10 epochs
     result = compare_supernets(chosen, truth, load_perturbed_digits("train"),
                                load_perturbed_digits("val"), seeds=seeds, epochs=epochs,
                                jobs=args.jobs, cache=None if args.quick else args.cache, **recal)
@@ -179,6 +320,8 @@ def main(argv=None) -> None:
             f"ground truth: mean pairwise Kendall between its seeds {agreement['kendall']:.3f} "
             f"(within FLOPs quartiles {agreement['kendall_within_flops_bins']:.3f})", "",
             *markdown(table)]
+    if args.dcnas:
+        text += ["", *search_rows(result, truth, repeats=2 if args.quick else 20)]
     out = RESULTS / (name + ("_quick" if args.quick else ""))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text("\n".join(text) + "\n")

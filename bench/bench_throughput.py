@@ -9,7 +9,8 @@ copy (GB/s, bytes read + written). Hot loops, with their work per item counted f
    previous layer (two separate linear maps, out-of-place sums, 4,096 architectures per
    forward pass), "after" the current one (one fused GEMM, in-place sums, 1,024 per pass);
 2. the space GCN's implicit propagation ``A x`` on a 6^8 FairNAS subspace with 32 features
-   (memory-bound: bytes moved per node against the copy bandwidth);
+   (memory-bound: bytes moved per node against the copy bandwidth); "before" is the previous
+   operator (a batched matmul with a fresh output per layer), "after" the current one;
 3. supernet training on ``digits5v2`` (multiply-adds per image from the cost model, times 3
    for forward + backward).
 
@@ -104,25 +105,47 @@ def neural_prediction(quick: bool, repeats: int, mm_gflops: float) -> list[dict]
     return rows
 
 
-def space_gcn_propagation(quick: bool, repeats: int, copy_gbs: float) -> dict:
+def _old_propagation(adj: KroneckerAdjacency, x: torch.Tensor) -> torch.Tensor:
+    """The previous ``adj @ x``: a batched matmul with a fresh ``[N, F]`` output per layer,
+    out-of-place scalings."""
+    x = adj.deg_inv_sqrt * x
+    n, f = x.shape
+    out = x.clone()
+    before = 1
+    for s, o in zip(adj.similarity, adj.num_options):
+        after = n // (before * o)
+        out.view(before, o, after * f).add_(torch.matmul(s, x.reshape(before, o, after * f)))
+        before *= o
+    return adj.deg_inv_sqrt * out
+
+
+def space_gcn_propagation(quick: bool, repeats: int, copy_gbs: float) -> list[dict]:
     root = get_search_space("fairnas")
     sub = root.subspace(range(6 if quick else 8), root.default_arch())
     adj = KroneckerAdjacency.from_space(sub)
     x = torch.randn(len(sub), 32)
-    seconds = median_time(lambda: adj @ x, repeats)
-    # per layer: read x (the S_l contraction) and read + write out; plus the two diagonal
-    # scalings (read + write each) and the initial clone (read + write)
-    bytes_per_node = 4 * 32 * (3 * sub.num_layers + 2 * 2 + 2)
+    assert torch.allclose(_old_propagation(adj, x), adj @ x, rtol=1e-4, atol=1e-5)
+    # the work of one product, counted as the minimum traffic: per layer read x and read +
+    # write the output; plus the two diagonal scalings (read + write each)
+    bytes_per_node = 4 * 32 * (3 * sub.num_layers + 2 * 2)
     macs_per_node = 32 * (sum(sub.num_options) + 2)
-    gbs = len(sub) * bytes_per_node / seconds / 1e9
-    return dict(loop=f"space GCN propagation A x, 6^{sub.num_layers} nodes x 32 features",
-                variant="current",
-                work_per_item=f"{macs_per_node} MACs, {bytes_per_node} bytes per node",
-                rate=f"{len(sub) / seconds / 1e6:,.1f} M nodes/s ({gbs:.1f} GB/s)",
-                share_of_limit=gbs / copy_gbs)
+    rows = []
+    for name, fn in (("before (batched matmul per layer)", lambda: _old_propagation(adj, x)),
+                     ("after (axis sums, in place)", lambda: adj @ x)):
+        seconds = median_time(fn, repeats)
+        gbs = len(sub) * bytes_per_node / seconds / 1e9
+        rows.append(dict(loop=f"space GCN propagation A x, 6^{sub.num_layers} nodes x 32 "
+                              f"features", variant=name,
+                         work_per_item=f"{macs_per_node} MACs, {bytes_per_node} bytes per node",
+                         rate=f"{len(sub) / seconds / 1e6:,.1f} M nodes/s ({gbs:.1f} GB/s)",
+                         share_of_limit=gbs / copy_gbs))
+    return rows
 
 
 def supernet_training(quick: bool, mm_gflops: float) -> list[dict]:
+    """Images per second of SPOS training at the benchmarks' batch of 64 and at 512, with
+    torch's default threads and with one thread (the tiny convolutions of an 8x8-image
+    network are too small to split across cores)."""
     from supernet.data import load_perturbed_digits
     from supernet.factory import build_supernet
     from supernet.samplers import UniformSampler
@@ -133,19 +156,59 @@ def supernet_training(quick: bool, mm_gflops: float) -> list[dict]:
     epochs = 1 if quick else 3
     macs = 3 * float(space.costs("flops").mean())  # forward + backward of a uniform path
     rows = []
-    # batch 64 is the protocol of every supernet benchmark; 512 shows the per-step overhead
-    for batch_size in (64, 512):
-        net = build_supernet(space, random_state=0)
-        start = time.perf_counter()
-        train(net, data, epochs, sampler=UniformSampler(space, 0), batch_size=batch_size,
-              random_state=0, progress=False)
-        rate = epochs * len(data) / (time.perf_counter() - start)
-        rows.append(dict(loop="supernet training (SPOS) on digits5v2",
-                         variant=f"batch {batch_size}",
-                         work_per_item=f"{macs:,.0f} MACs per image (3x forward)",
-                         rate=f"{rate:,.0f} images/s",
-                         share_of_limit=2 * macs * rate / 1e9 / mm_gflops))
+    default_threads = torch.get_num_threads()
+    for threads in sorted({default_threads, 1}, reverse=True):
+        torch.set_num_threads(threads)
+        for batch_size in (64, 512):
+            net = build_supernet(space, random_state=0)
+            start = time.perf_counter()
+            train(net, data, epochs, sampler=UniformSampler(space, 0), batch_size=batch_size,
+                  random_state=0, progress=False)
+            rate = epochs * len(data) / (time.perf_counter() - start)
+            rows.append(dict(loop="supernet training (SPOS) on digits5v2",
+                             variant=f"batch {batch_size}, {threads} thread(s)",
+                             work_per_item=f"{macs:,.0f} MACs per image (3x forward)",
+                             rate=f"{rate:,.0f} images/s",
+                             share_of_limit=2 * macs * rate / 1e9 / mm_gflops))
+    torch.set_num_threads(default_threads)
+    rows.append(supernet_step_profile(space, data))
     return rows
+
+
+def supernet_step_profile(space, data) -> dict:
+    """Where a training step of batch 64 goes: operator count and the share of time spent
+    inside convolution kernels (torch.profiler), against the step's arithmetic."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from supernet.factory import build_supernet
+    from supernet.samplers import UniformSampler
+
+    net = build_supernet(space, random_state=0).train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    sampler = UniformSampler(space, 0)
+    x, y = data.tensors[0][:64], data.tensors[1][:64]  # [64, 1, 8, 8], [64]
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(net(x, sampler.sample()[0]), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    steps = 20
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    conv = sum(e.self_cpu_time_total for e in events if "conv" in e.key.lower())
+    ops = sum(e.count for e in events if e.key.startswith("aten::"))
+    step_us = median_time(step, 20) * 1e6
+    return dict(loop="supernet training step profile (batch 64)", variant="torch.profiler",
+                work_per_item=f"{ops / steps:,.0f} aten ops per step",
+                rate=f"{step_us:,.0f} us per step = {step_us / (ops / steps):.1f} us per op",
+                share_of_limit=conv / total)
 
 
 def main() -> None:
@@ -157,11 +220,13 @@ def main() -> None:
     print(f"limits: torch.mm {lim['mm_gflops']:.1f} GFLOP/s, copy {lim['copy_gbs']:.1f} GB/s "
           f"({torch.get_num_threads()} threads)")
     rows = neural_prediction(args.quick, args.repeats, lim["mm_gflops"])
-    rows.append(space_gcn_propagation(args.quick, args.repeats, lim["copy_gbs"]))
+    rows += space_gcn_propagation(args.quick, args.repeats, lim["copy_gbs"])
     rows += supernet_training(args.quick, lim["mm_gflops"])
     for r in rows:
+        what = ("of the time in convolution kernels" if "profile" in r["loop"]
+                else "of the limit")
         print(f"{r['loop']} [{r['variant']}]: {r['work_per_item']}, {r['rate']}, "
-              f"{100 * r['share_of_limit']:.1f}% of the limit")
+              f"{100 * r['share_of_limit']:.1f}% {what}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / ("throughput_quick.json" if args.quick else "throughput.json")
     out.write_text(json.dumps(dict(threads=torch.get_num_threads(), limits=lim, rows=rows),

@@ -199,19 +199,25 @@ def main(argv=None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     out = work / Path(args.out).name if args.quick else Path(args.out)
     t0 = time.perf_counter()
-    if args.workers == 1:
-        worker(0, 1, str(work), args.quick)
-    else:
-        ctx = mp.get_context("spawn")
-        procs = [ctx.Process(target=worker, args=(w, args.workers, str(work), args.quick))
-                 for w in range(args.workers)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join()
-        if any(proc.exitcode for proc in procs):
-            raise SystemExit(f"a worker failed; rerun the same command to resume ({work})")
-    table = merge(work, out, cfg, time.perf_counter() - t0)
+    from archgraph.utils.locks import output_lock
+
+    # one build per work folder: two would append the same units to the same worker files
+    with output_lock(work, 0, "ground-truth work folder",
+                     "another build of this ground truth is running; wait for it to finish "
+                     "or pass another --work"):
+        if args.workers == 1:
+            worker(0, 1, str(work), args.quick)
+        else:
+            ctx = mp.get_context("spawn")
+            procs = [ctx.Process(target=worker, args=(w, args.workers, str(work), args.quick))
+                     for w in range(args.workers)]
+            for proc in procs:
+                proc.start()
+            for proc in procs:
+                proc.join()
+            if any(proc.exitcode for proc in procs):
+                raise SystemExit(f"a worker failed; rerun the same command to resume ({work})")
+        table = merge(work, out, cfg, time.perf_counter() - t0)
     print(f"wrote {out} ({len(table)} architectures)")
 
 

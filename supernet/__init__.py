@@ -40,17 +40,24 @@ Modules, lowest first (each imports only from its own level or below): the gener
 ``checkpoint``, ``train`` and the base class ``supernet``; the kinds of supernet ``chain_supernet``,
 ``nb201_supernet``; the factory :func:`build_supernet` (``factory``); the evaluators
 ``evaluator``, ``standalone``, ``similarity``; the split supernets ``gm_nas`` (GM-NAS trees of
-sub-supernets, successive-halving selection) and ``splitting`` (Few-Shot NAS); the comparison
-of supernet variants against a ground truth ``compare``; the command line ``cli``.
+sub-supernets, successive-halving selection) and ``splitting`` (Few-Shot NAS); DCNAS
+``dcnas`` (candidate weights per option, built on the chain supernet); the comparison of
+supernet variants against a ground truth ``compare``; the command line ``cli``.
 
 GM-NAS (:mod:`supernet.gm_nas`, Hu et al., ICLR 2022): :func:`fit_split_tree` splits a
 supernet into balanced groups of options by min-cut on the gradient-matching matrix
 (:func:`gradient_matching_matrix`, :func:`min_cut_partition`), a tree of splits with restart;
 :func:`successive_halving` selects among the candidates of all sub-supernets.
+
+DCNAS (:mod:`supernet.dcnas`, Pan et al., CVPR 2022): :class:`DCNASSupernet` holds ``M``
+candidate weights per option and a candidate pool whose architectures are assigned a copy per
+layer by K-means on matching degrees of meta networks; :func:`train_dcnas` runs Algorithm 1
+(warm-up, a paired-update phase per layer, fine-tuning) with checkpoint and resume.
 """
 from supernet.bn_recal import recalibrate_bn
 from supernet.config import SupernetConfig
 from supernet.data import load_digits
+from supernet.dcnas import DCNASSupernet, train_dcnas
 from supernet.evaluator import SupernetEvaluator
 from supernet.factory import build_supernet
 from supernet.gm_nas import (
@@ -66,8 +73,9 @@ from supernet.standalone import StandaloneEvaluator
 from supernet.supernet import SuperNet
 from supernet.train import train
 
-__all__ = ["SuperNet", "SupernetConfig", "SupernetEvaluator", "StandaloneEvaluator",
+__all__ = ["DCNASSupernet", "SuperNet", "SupernetConfig", "SupernetEvaluator",
+           "StandaloneEvaluator",
            "SplitSupernet", "SplitTree", "StrictFairSampler", "UniformSampler", "build_supernet",
            "fine_tune_split", "fit_split_tree", "gradient_matching_matrix",
            "gradient_matching_scores", "load_digits", "min_cut_partition", "recalibrate_bn",
-           "successive_halving", "train"]
+           "successive_halving", "train", "train_dcnas"]

@@ -82,8 +82,10 @@ def load_checkpoint(path) -> dict:
     except FileNotFoundError:
         raise
     except Exception as exc:
+        first = str(exc).strip().splitlines()  # one line: torch's unpickling advice is long
         raise ValueError(f"Checkpoint {str(path)!r} is corrupted or not a checkpoint of "
-                         f"supernet.train: {type(exc).__name__}: {exc}") from exc
+                         f"supernet.train: {type(exc).__name__}: {first[0] if first else ''}"
+                         ) from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or (
             CHECKPOINT_KEYS - set(state)):
         raise ValueError(f"Checkpoint {str(path)!r} is corrupted or not a checkpoint of "

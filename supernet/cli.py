@@ -9,6 +9,7 @@ import torch.distributed as dist
 
 from archgraph.spaces import get_search_space, list_search_spaces
 from archgraph.utils import check_one_of
+from archgraph.utils.locks import OutputLockedError
 from supernet.config import SupernetConfig
 from supernet.data import load_digits
 from supernet.distributed import rank_and_world
@@ -17,6 +18,17 @@ from supernet.samplers import StrictFairSampler, UniformSampler
 from supernet.train import train
 
 PROG = "python -m supernet"
+#: exit status of a run refused because another run writes its checkpoint (EX_TEMPFAIL)
+EXIT_LOCKED = 75
+
+
+def _lock_timeout(args) -> float | None:
+    """``lock_timeout`` of :func:`~supernet.train.train` from ``--wait``/``--wait-timeout``."""
+    if args.wait_timeout is not None and not (args.wait and args.wait_timeout >= 0):
+        raise ValueError(f"The '--wait-timeout' argument needs --wait and a number of seconds "
+                         f">= 0. Got {args.wait_timeout!r}{'' if args.wait else ' without --wait'}"
+                         f" instead.")
+    return (args.wait_timeout if args.wait else 0.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu",
                    help="cpu (default) or cuda (cuda:LOCAL_RANK under torchrun)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--wait", action="store_true",
+                   help="if another run writes --checkpoint, wait for it to finish and resume "
+                        "its checkpoint (default: exit at once with status 75)")
+    p.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS",
+                   help="with --wait: give up after this many seconds (default: no limit)")
     args = p.parse_args(argv)
     own_group = False
     try:
@@ -74,12 +91,15 @@ def main(argv: list[str] | None = None) -> int:
                         batch_size=args.batch_size, lr=args.lr,
                         label_smoothing=args.label_smoothing, checkpoint=args.checkpoint,
                         stop_after=args.stop_after, random_state=args.seed, device=args.device,
-                        progress=not args.quiet)
+                        progress=not args.quiet, lock_timeout=_lock_timeout(args))
         if rank_and_world()[0] == 0:
             last = history[-1]
             print(f"{args.checkpoint}: {space.name} supernet, epoch {last['epoch']}/"
                   f"{args.epochs}, loss {last['loss']:.3f}, train accuracy "
                   f"{100 * last['train_acc']:.1f}%")
+    except OutputLockedError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except (ValueError, TypeError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

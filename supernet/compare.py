@@ -24,7 +24,8 @@ The variants: :func:`uniform` (SPOS) and :func:`strict_fair` (FairNAS), and the 
 dependent weights of Laube & Zell (:mod:`supernet.interchoice`) on uniform or strict-fair
 sampling: :func:`bias` (bias weights of depth 1-3, joint or shared) and :func:`split_weights`
 (split at a share of training), each fixed with ``functools.partial``. Their paper's BatchNorm
-recalibration is ``recal_batches=20, reset_bn=False``.
+recalibration is ``recal_batches=20, reset_bn=False``. DCNAS (Pan et al., CVPR 2022,
+:mod:`supernet.dcnas`): :func:`dcnas` and its ablation :func:`random_assignment`.
 
 >>> truth = load_groundtruth()                       # data/digits5v2_groundtruth.csv
 >>> result = compare_supernets({"uniform": uniform, "strict-fair": strict_fair}, truth,
@@ -278,6 +279,32 @@ def split_weights(space, train_data: Dataset, epochs: int, seed: int, *, at: flo
     cls = _sampler_class(sampler, "split_weights")
     config = SupernetConfig(split_weights_epoch=round(at * epochs))
     return _train_plain(space, train_data, epochs, seed, cls, train_kwargs, config)
+
+
+# ---------------------------------------------------------------- DCNAS (Pan et al.)
+
+
+def dcnas(space, train_data: Dataset, epochs: int, seed: int, *, num_copies: int = 2,
+          meta_interval: int = 5, meta_lr: float = 100.0, **train_kwargs):
+    """Variant: distribution-consistent local weight sharing (Pan et al., CVPR 2022,
+    :mod:`supernet.dcnas`) with ``num_copies`` candidate weights per option, the whole space
+    as the candidate pool, and Algorithm 1's schedule over ``epochs`` passes
+    (:func:`~supernet.dcnas.dcnas_schedule`: 30 -> warm-up 10, 3 per layer, fine-tuning 5).
+    ``functools.partial(dcnas, num_copies=3)``."""
+    from supernet import dcnas as _dcnas
+
+    return _dcnas.dcnas(space, train_data, epochs, seed, num_copies=num_copies,
+                        meta_interval=meta_interval, meta_lr=meta_lr, **train_kwargs)
+
+
+def random_assignment(space, train_data: Dataset, epochs: int, seed: int, *,
+                      num_copies: int = 2, **train_kwargs):
+    """Variant: DCNAS's ablation, ``num_copies`` candidate weights per option with random
+    assignment ids fixed from the start and single-path training (:mod:`supernet.dcnas`)."""
+    from supernet import dcnas as _dcnas
+
+    return _dcnas.random_assignment(space, train_data, epochs, seed, num_copies=num_copies,
+                                    **train_kwargs)
 
 
 # ---------------------------------------------------------------- the harness

@@ -14,6 +14,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
 from archgraph.utils import check_int, check_positive
+from archgraph.utils.locks import OutputLockedError, check_timeout, output_lock
 from supernet.checkpoint import resume_checkpoint, save_checkpoint, training_fingerprint
 from supernet.data import check_batch, check_dataset
 from supernet.distributed import (
@@ -32,7 +33,8 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
           batch_size: int = 64, lr: float | None = None, momentum: float | None = None,
           weight_decay: float | None = None, label_smoothing: float = 0.0,
           optimizer: Callable | None = None, checkpoint=None, stop_after: int | None = None,
-          random_state: int = 0, device="cpu", progress: bool = True) -> list[dict]:
+          random_state: int = 0, device="cpu", progress: bool = True,
+          lock_timeout: float | None = 0.0) -> list[dict]:
     r"""Train ``model`` for ``epochs`` epochs; a supernet when ``sampler`` is given.
 
     Each step takes one mini-batch. With a ``sampler`` (a supernet) the step's paths
@@ -58,6 +60,13 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     Data: images and labels must fit the model's ``config`` (``ValueError``); they are checked
     up front where the labels are at hand (see :func:`supernet.data.check_dataset`), else in
     each batch before it is used.
+
+    One run per checkpoint: with ``checkpoint`` a path, the run holds an exclusive lock of it
+    (:func:`archgraph.utils.locks.output_lock`; rank 0 holds it for all ranks) from reading it
+    to the last write. A second run on the same path is refused with
+    :class:`~archgraph.utils.locks.OutputLockedError` naming the holder (host, pid), or waits
+    ``lock_timeout`` seconds for it (``None``: as long as it takes), then resumes its
+    checkpoint.
 
     Several processes (data parallel): when a ``torch.distributed`` process group is
     initialized (e.g. the script runs under ``torchrun``), the same call trains on all ranks
@@ -101,6 +110,8 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
         device: device of training (the model is moved there); when distributed, ``"cuda"``
             means ``cuda:LOCAL_RANK``.
         progress: show a progress bar (rank 0 only).
+        lock_timeout: seconds to wait for another run of the same ``checkpoint``: ``0``
+            (default) refuses at once, ``None`` waits as long as it takes.
 
     Returns:
         One dict per epoch trained so far (resumed ones included): ``epoch``, ``loss``,
@@ -112,6 +123,7 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     check_int(random_state, "random_state", owner)
     if stop_after is not None:
         stop_after = check_int(stop_after, "stop_after", owner, low=1, high=epochs)
+    check_timeout(lock_timeout, "lock_timeout", owner)
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"The 'label_smoothing' parameter of {owner} must be a float in "
                          f"[0, 1). Got {label_smoothing!r} instead.")
@@ -155,31 +167,62 @@ def train(model: nn.Module, train_data: Dataset, epochs: int, sampler=None,
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
-    history: list[dict] = []
-    if checkpoint is not None and Path(checkpoint).exists():
-        history = resume_checkpoint(checkpoint, fingerprint, model, opt, sched, gen, sampler)
-    if world > 1:
-        check_same_on_all_ranks(
-            (fingerprint, len(history), gen.get_state().tolist(),
-             sampler.rng.bit_generator.state if sampler is not None else None),
-            "training settings, data seed, sampler seed or resumed checkpoint", device)
-        broadcast_model(model)
-    last = epochs if stop_after is None else stop_after
-    bar = tqdm(range(len(history), last), desc="train", disable=not progress or rank != 0,
-               unit="epoch")
-    with synced_batchnorm(model) if world > 1 else contextlib.nullcontext():
-        for epoch in bar:
-            if hasattr(model, "before_epoch"):  # e.g. split weights (supernet.interchoice)
-                model.before_epoch(epoch + 1, opt)
-            history.append(_epoch(epoch + 1, model, loader, sampler, opt, sched, criterion,
-                                  device, len(train_data), batch_size * world, world, config))
-            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}",
-                            acc=f"{history[-1]['train_acc']:.3f}")
-            if checkpoint is not None and rank == 0:
-                save_checkpoint(checkpoint, fingerprint, history, model, opt, sched, gen, sampler)
-            if checkpoint is not None and world > 1:
-                dist.barrier()  # the checkpoint is complete when any rank goes on
-    return history
+    with _checkpoint_lock(checkpoint, lock_timeout, device):
+        history: list[dict] = []
+        if checkpoint is not None and Path(checkpoint).exists():
+            history = resume_checkpoint(checkpoint, fingerprint, model, opt, sched, gen, sampler)
+        if world > 1:
+            check_same_on_all_ranks(
+                (fingerprint, len(history), gen.get_state().tolist(),
+                 sampler.rng.bit_generator.state if sampler is not None else None),
+                "training settings, data seed, sampler seed or resumed checkpoint", device)
+            broadcast_model(model)
+        last = epochs if stop_after is None else stop_after
+        bar = tqdm(range(len(history), last), desc="train", disable=not progress or rank != 0,
+                   unit="epoch")
+        with synced_batchnorm(model) if world > 1 else contextlib.nullcontext():
+            for epoch in bar:
+                if hasattr(model, "before_epoch"):  # e.g. split weights (supernet.interchoice)
+                    model.before_epoch(epoch + 1, opt)
+                history.append(_epoch(epoch + 1, model, loader, sampler, opt, sched, criterion,
+                                      device, len(train_data), batch_size * world, world, config))
+                bar.set_postfix(loss=f"{history[-1]['loss']:.3f}",
+                                acc=f"{history[-1]['train_acc']:.3f}")
+                if checkpoint is not None and rank == 0:
+                    save_checkpoint(checkpoint, fingerprint, history, model, opt, sched, gen,
+                                    sampler)
+                if checkpoint is not None and world > 1:
+                    dist.barrier()  # the checkpoint is complete when any rank goes on
+        return history
+
+
+@contextlib.contextmanager
+def _checkpoint_lock(checkpoint, lock_timeout, device):
+    """Hold the lock of ``checkpoint`` (rank 0) inside the block; every rank raises if rank 0
+    cannot take it, so no rank waits for the others in a collective."""
+    if checkpoint is None:
+        yield
+        return
+    rank, world = rank_and_world()
+    with contextlib.ExitStack() as stack:
+        error = None
+        if rank == 0:
+            try:
+                stack.enter_context(output_lock(
+                    checkpoint, lock_timeout, "checkpoint",
+                    "another training run writes it; wait for it (lock_timeout=None, "
+                    "'python -m supernet --wait') or pass another 'checkpoint' path"))
+            except OutputLockedError as exc:
+                error = exc
+        if world > 1:
+            failed = torch.tensor([float(error is not None)], device=device)
+            dist.all_reduce(failed)
+            if failed.item() and error is None:
+                raise RuntimeError(f"Rank 0 could not lock the checkpoint {str(checkpoint)!r}: "
+                                   f"another training run writes it (see rank 0's message).")
+        if error is not None:
+            raise error
+        yield
 
 
 def _epoch(epoch, model, loader, sampler, opt, sched, criterion, device, num_train,

@@ -26,7 +26,8 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-# hypothesis: bounded in the default run; HYPOTHESIS_PROFILE=fuzz for the long run (bench/fuzz.py)
+# hypothesis: bounded in the default run; HYPOTHESIS_PROFILE=fuzz (2,000 examples per property)
+# or long (5,000, the run recorded in BENCHMARKS.md) for longer runs
 try:
     import os
 
@@ -35,6 +36,8 @@ try:
     settings.register_profile("default", max_examples=40, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("fuzz", max_examples=2000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("long", max_examples=5000, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 except ImportError:  # hypothesis is a dev dependency; its tests import it themselves

@@ -539,6 +539,23 @@ def test_unreadable_files_name_the_file(tmp_path, table):
         LookupTable.load(tmp_path / "junk.parquet")
 
 
+def test_damaged_pandas_schema_gives_one_line(tmp_path, table):
+    import pyarrow.parquet as pq
+
+    path = table.save(tmp_path / "lut.parquet")
+    raw = pq.read_table(path)
+    meta = dict(raw.schema.metadata)
+    pandas_meta = json.loads(meta[b"pandas"])
+    for col in pandas_meta["columns"]:  # a flipped byte in a dtype name
+        col["numpy_type"] = col["numpy_type"].replace("float64", "floGt64")
+    meta[b"pandas"] = json.dumps(pandas_meta).encode()
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(raw.replace_schema_metadata(meta), bad)
+    with pytest.raises(ValueError) as info:
+        LookupTable.load(bad)
+    assert "bad.parquet' is unreadable" in str(info.value) and "\n" not in str(info.value)
+
+
 def test_budgets_in_wrong_units_are_refused_or_explained(table):
     for argument in ("max_flops", "max_params", "max_latency"):
         with pytest.raises(ValueError, match=f"'{argument}' parameter of LookupTable.query must "

@@ -1,4 +1,4 @@
-"""``python -m archgraph.cli``: the ``archgraph`` command (when the entry point is not on PATH)."""
+"""``python -m archgraph.cli``: the ``archgraph`` command (also under ``torchrun -m``)."""
 import sys
 
 from archgraph.cli import main

@@ -20,10 +20,33 @@ Example::
 
 Options are ``key=value`` pairs; values are read as YAML scalars (``10``, ``0.5``, ``true``,
 ``null``, text). Rerunning the same command after an interruption resumes the file.
+
+One build per output file: a second ``build`` of the same ``--out`` while the first runs exits
+at once (status 75) with a one-line message naming the file and the process holding it (host,
+pid); with ``--wait`` it waits for the first to finish (at most ``--wait-timeout`` seconds) and
+then resumes what it wrote, so nothing is evaluated twice.
+
+Several processes, on one machine or many (``torchrun``; gloo on CPU, see
+:mod:`archgraph.datasets.distributed`): each evaluates its share of every chunk, rank 0 writes
+the file, which equals the one-process build of the same seed::
+
+    torchrun --standalone --nproc_per_node 2 -m archgraph.cli dataset build \\
+        --space nasbench201 --evaluator table --n 1000 --out nb201.parquet
+
+The distributed build starts by itself when ``WORLD_SIZE`` > 1 (set by ``torchrun``), or with
+``--distributed`` (e.g. a process group of a launcher that sets ``RANK``, ``WORLD_SIZE``,
+``MASTER_ADDR`` and ``MASTER_PORT`` some other way).
 """
 from __future__ import annotations
 
+import math
+import os
+import sys
+
 import yaml
+
+#: exit status of a build refused because another process writes its output (EX_TEMPFAIL)
+EXIT_LOCKED = 75
 
 
 def add_parser(sub) -> None:
@@ -44,6 +67,14 @@ def add_parser(sub) -> None:
     b.add_argument("--chunk-size", type=int, default=32,
                    help="architectures evaluated between two writes (default 32)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--wait", action="store_true",
+                   help="if another build writes --out, wait for it to finish and resume its "
+                        "file (default: exit at once with status 75)")
+    b.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS",
+                   help="with --wait: give up after this many seconds (default: no limit)")
+    b.add_argument("--distributed", action="store_true",
+                   help="build with all processes of a torch.distributed job (automatic when "
+                        "WORLD_SIZE > 1, e.g. under torchrun)")
     b.set_defaults(func=run)
 
 
@@ -71,8 +102,42 @@ def run(args) -> int:
         evaluator = factory(space, **options)
     except TypeError as exc:
         raise TypeError(f"Bad '--option' for the {args.evaluator!r} evaluator: {exc}") from exc
-    table = build_predictor_dataset(space, evaluator, args.n, args.out, random_state=args.seed,
-                                    chunk_size=args.chunk_size, progress=not args.quiet)
-    print(f"{args.out}: {len(table)} architectures of {space.name!r}, accuracy "
-          f"{table['accuracy'].min():.2f}..{table['accuracy'].max():.2f}")
+    from archgraph.utils.locks import OutputLockedError
+
+    if args.wait_timeout is not None and not (args.wait and args.wait_timeout >= 0):
+        raise ValueError(f"The '--wait-timeout' argument needs --wait and a number of seconds "
+                         f">= 0. Got {args.wait_timeout!r}{'' if args.wait else ' without --wait'}"
+                         f" instead.")
+    timeout = (math.inf if args.wait_timeout is None else args.wait_timeout) if args.wait else 0
+    kwargs = dict(random_state=args.seed, chunk_size=args.chunk_size, progress=not args.quiet,
+                  lock_timeout=None if math.isinf(timeout) else timeout)
+    try:
+        if args.distributed or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            table, rank = _build_distributed(space, evaluator, args.n, args.out, kwargs)
+        else:
+            table, rank = build_predictor_dataset(space, evaluator, args.n, args.out,
+                                                  **kwargs), 0
+    except OutputLockedError as exc:
+        print(f"archgraph dataset build: error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    if rank == 0:
+        print(f"{args.out}: {len(table)} architectures of {space.name!r}, accuracy "
+              f"{table['accuracy'].min():.2f}..{table['accuracy'].max():.2f}")
     return 0
+
+
+def _build_distributed(space, evaluator, n, out, kwargs):
+    """The build on all ranks of the process group (started here if none is: gloo)."""
+    import torch.distributed as dist
+
+    from archgraph.datasets.distributed import build_predictor_dataset_distributed
+
+    own = not dist.is_initialized()
+    if own:
+        dist.init_process_group("gloo")
+    try:
+        table = build_predictor_dataset_distributed(space, evaluator, n, out, **kwargs)
+        return table, dist.get_rank()
+    finally:
+        if own:
+            dist.destroy_process_group()

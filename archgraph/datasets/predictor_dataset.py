@@ -15,6 +15,8 @@ architectures already in the file.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -25,7 +27,15 @@ from tqdm.auto import tqdm
 from archgraph.spaces.evaluator import check_evaluator
 from archgraph.spaces.product_space import ProductSpace
 from archgraph.spaces.search_space import SearchSpace
-from archgraph.utils.io import CHECKSUM_KEY, atomic_path, check_digest, frame_digest
+from archgraph.utils.io import (
+    CHECKSUM_KEY,
+    atomic_path,
+    atomic_write,
+    bytes_digest,
+    check_digest,
+    frame_digest,
+)
+from archgraph.utils.locks import check_timeout, output_lock
 from archgraph.utils.validation import check_int, check_one_of
 
 #: file formats by suffix
@@ -35,26 +45,35 @@ FORMATS = (".parquet", ".csv")
 def read_table(path) -> pd.DataFrame:
     """Read a predictor-dataset table (Parquet or CSV; ``arch`` kept as strings).
 
-    A Parquet file written by :func:`build_predictor_dataset` carries the SHA-256 of its
-    content (key-value metadata ``archgraph.sha256``), verified here; an unreadable or
-    altered file is refused with a one-line ``ValueError`` naming it.
+    A file written by :func:`build_predictor_dataset` carries the SHA-256 of its content,
+    verified here: Parquet in its key-value metadata (``archgraph.sha256``), CSV in a first
+    line ``# archgraph-predictor-dataset {"sha256": ...}`` (of the text after that line; read
+    such a file elsewhere with ``pandas.read_csv(path, skiprows=1)``). An unreadable, altered
+    or truncated file is refused with a one-line ``ValueError`` naming it. Files without a
+    checksum (made by hand or by earlier versions) are read as they are.
     """
     path = Path(path)
     check_one_of(path.suffix, "path suffix", FORMATS, "read_table")
     if not path.is_file():
         raise FileNotFoundError(f"No predictor-dataset table at {str(path)!r}.")
-    try:
+    with _unreadable(path):
         if path.suffix == ".csv":
-            return pd.read_csv(path, dtype={"arch": str, "evaluator": str})
-        import pyarrow.parquet as pq
+            with open(path, encoding="utf-8", newline="") as fh:
+                first = fh.readline()
+                headed = first.startswith(_CSV_HEADER)
+                body = fh.read() if headed else first + fh.read()
+            meta = json.loads(first[len(_CSV_HEADER):]) if headed else None
+        else:
+            import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
-        frame = table.to_pandas()
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"Predictor-dataset table {str(path)!r} is unreadable (corrupted or "
-                         f"not a {path.suffix[1:]} file): {type(exc).__name__}: "
-                         f"{_first_line(exc)}") from exc
+            table = pq.read_table(path)
+            frame = table.to_pandas()
+    if path.suffix == ".csv":
+        if headed:  # the header line was there: its checksum is required
+            check_digest(path, meta.get(CHECKSUM_KEY) if isinstance(meta, dict) else None,
+                         bytes_digest(body.encode("utf-8")), "predictor-dataset table")
+        with _unreadable(path):
+            return pd.read_csv(io.StringIO(body), dtype={"arch": str, "evaluator": str})
     stored = (table.schema.metadata or {}).get(_CHECKSUM_META)
     if stored is not None:
         check_digest(path, stored.decode(errors="replace"), frame_digest(frame),
@@ -62,8 +81,24 @@ def read_table(path) -> pd.DataFrame:
     return frame
 
 
+@contextlib.contextmanager
+def _unreadable(path: Path):
+    """Turn the errors of reading a broken file (JSON, thrift, Arrow, text, CSV) into one
+    line naming it."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, OSError, pd.errors.ParserError) as exc:
+        # JSON, CSV and Arrow errors are ValueErrors; a damaged pandas schema in the Parquet
+        # metadata gives TypeError ("data type 'floGt64' not understood") or KeyError
+        raise ValueError(f"Predictor-dataset table {str(path)!r} is unreadable (corrupted or "
+                         f"not a {path.suffix[1:]} file): {type(exc).__name__}: "
+                         f"{_first_line(exc)}") from exc
+
+
 #: Parquet key-value metadata entry of the content checksum
 _CHECKSUM_META = f"archgraph.{CHECKSUM_KEY}".encode()
+#: first line of a CSV table, followed by JSON holding the checksum of the rest
+_CSV_HEADER = "# archgraph-predictor-dataset "
 
 
 def _first_line(exc: BaseException) -> str:
@@ -72,17 +107,21 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        if path.suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+    if path.suffix == ".csv":
+        body = frame.to_csv(index=False, lineterminator="\n")
+        header = json.dumps({"format": "archgraph.PredictorDataset",
+                             CHECKSUM_KEY: bytes_digest(body.encode("utf-8"))})
+        with atomic_write(path, "wb") as fh:
+            fh.write((_CSV_HEADER + header + "\n" + body).encode("utf-8"))
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            table = table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), _CHECKSUM_META: frame_digest(frame).encode()})
-            pq.write_table(table, tmp)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), _CHECKSUM_META: frame_digest(frame).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def _describe(evaluator) -> str:
@@ -94,8 +133,15 @@ def _describe(evaluator) -> str:
 
 def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
                             random_state: int = 0, chunk_size: int = 32,
-                            progress: bool = True) -> pd.DataFrame:
+                            progress: bool = True, lock_timeout: float | None = 0.0
+                            ) -> pd.DataFrame:
     """Sample ``n`` distinct architectures of ``space``, evaluate them, write the table.
+
+    One writer per file: the build holds an exclusive lock of ``path``
+    (:func:`~archgraph.utils.locks.output_lock`) from reading it to its last write. A second
+    build of the same path is refused with :class:`~archgraph.utils.locks.OutputLockedError`
+    naming the holder (host, pid), or waits for it with ``lock_timeout``; a build that waited
+    resumes what the first one wrote, so no work is done twice.
 
     Args:
         space: the search space (its ``sample(n, rng)`` draws the architectures).
@@ -108,11 +154,14 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
         random_state: seed of the sample (an int: it is stored in the ``seed`` column).
         chunk_size: architectures evaluated between two writes of the file.
         progress: show a progress bar.
+        lock_timeout: seconds to wait for another build of ``path`` to finish: ``0`` (default)
+            refuses at once, ``None`` waits as long as it takes.
 
     Returns:
         The whole table (also written to ``path``), in sampling order.
     """
     owner = "build_predictor_dataset"
+<<<<<<< HEAD
     n = check_int(n, "n", owner, low=1)
     random_state = check_int(random_state, "random_state", owner)
     chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
@@ -125,40 +174,88 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
     sampler = getattr(evaluator, "sample", None)  # a table samples only rows it can score
     archs = sampler(n, random_state) if callable(sampler) else space.sample(n, random_state)
     keys = [space.to_str(a) for a in archs]
+=======
+    job = _Job.make(space, evaluator, n, path, random_state, chunk_size, owner)
+    check_timeout(lock_timeout, "lock_timeout", owner)
+    with output_lock(job.path, lock_timeout, "predictor-dataset table", _LOCK_HINT):
+        done, todo = job.resume()
+        bar = tqdm(total=len(todo), desc="evaluate", disable=not progress, unit="arch")
+        for start in range(0, len(todo), chunk_size):
+            chunk = todo[start:start + chunk_size]
+            done = job.append(done, chunk, job.evaluate(evaluator, chunk))
+            bar.update(len(chunk))
+        bar.close()
+    return job.in_sample_order(done)
+>>>>>>> main
 
-    done = pd.DataFrame()
-    if path.exists():
-        done = read_table(path)
-        for col, want in (("space", space.name), ("evaluator", described),
-                          ("seed", random_state)):
-            have = set(done[col]) if col in done else {"<missing column>"}
-            if len(done) and have != {want}:
-                raise ValueError(f"Cannot resume {str(path)!r}: its {col!r} column holds "
-                                 f"{sorted(map(str, have))[:3]}, expected {want!r}. Remove the "
-                                 f"file or pass another 'path'.")
-        if len(done):
-            _check_resumed(done, path, space, set(keys), n)
-    present = set(done["arch"]) if len(done) else set()
-    todo = [(k, a) for k, a in zip(keys, archs) if k not in present]
 
-    bar = tqdm(total=len(todo), desc="evaluate", disable=not progress, unit="arch")
-    for start in range(0, len(todo), chunk_size):
-        chunk = todo[start:start + chunk_size]
+#: how a refused second build gets past the lock (library and command line)
+_LOCK_HINT = ("another build of this file is running; wait for it (lock_timeout=None, "
+              "'archgraph dataset build --wait') or write another path")
+
+
+class _Job:
+    """The parts of a build shared by the one-process and the distributed builder
+    (:mod:`archgraph.datasets.distributed`): validated arguments, the sample, resuming the
+    file, evaluating a chunk, appending and writing it."""
+
+    @classmethod
+    def make(cls, space, evaluator, n, path, random_state, chunk_size, owner) -> "_Job":
+        job = cls()
+        job.n = check_int(n, "n", owner, low=1)
+        job.random_state = check_int(random_state, "random_state", owner)
+        job.chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
+        check_evaluator(space, evaluator, owner)
+        job.path = Path(path)
+        if job.path.suffix not in FORMATS:
+            raise ValueError(f"The 'path' parameter of {owner} must end in .parquet or .csv. "
+                             f"Got {str(path)!r} instead.")
+        job.space, job.owner = space, owner
+        job.described = _describe(evaluator)
+        job.archs = space.sample(job.n, job.random_state)
+        job.keys = [space.to_str(a) for a in job.archs]
+        return job
+
+    def resume(self) -> tuple[pd.DataFrame, list]:
+        """The rows already in the file (validated) and the ``(key, arch)`` pairs left to
+        evaluate, in sample order."""
+        path, done = self.path, pd.DataFrame()
+        if path.exists():
+            done = read_table(path)
+            for col, want in (("space", self.space.name), ("evaluator", self.described),
+                              ("seed", self.random_state)):
+                have = set(done[col]) if col in done else {"<missing column>"}
+                if len(done) and have != {want}:
+                    raise ValueError(f"Cannot resume {str(path)!r}: its {col!r} column holds "
+                                     f"{sorted(map(str, have))[:3]}, expected {want!r}. Remove "
+                                     f"the file or pass another 'path'.")
+            if len(done):
+                _check_resumed(done, path, self.space, set(self.keys), self.n)
+        present = set(done["arch"]) if len(done) else set()
+        return done, [(k, a) for k, a in zip(self.keys, self.archs) if k not in present]
+
+    @staticmethod
+    def evaluate(evaluator, chunk) -> np.ndarray:
         acc = np.asarray(evaluator.evaluate([a for _, a in chunk]), dtype=float)
         if acc.shape != (len(chunk),):
             raise ValueError(f"The evaluator returned shape {acc.shape} for {len(chunk)} "
                              f"architectures; expected ({len(chunk)},).")
-        rows = _rows(space, chunk, acc, described, random_state)
+        return acc
+
+    def append(self, done: pd.DataFrame, chunk, acc) -> pd.DataFrame:
+        """``done`` with the rows of ``chunk``, written to the file (atomically)."""
+        rows = _rows(self.space, chunk, acc, self.described, self.random_state)
         done = rows if not len(done) else pd.concat([done, rows], ignore_index=True)
-        _write(done, path)
-        bar.update(len(chunk))
-    bar.close()
-    if not len(done):  # nothing to evaluate and no file: cannot happen with n >= 1
-        raise ValueError(f"{owner} produced no rows.")
-    order = {k: i for i, k in enumerate(keys)}
-    done = done[done["arch"].isin(order)]
-    return done.iloc[np.argsort([order[k] for k in done["arch"]], kind="stable")].reset_index(
-        drop=True)
+        _write(done, self.path)
+        return done
+
+    def in_sample_order(self, done: pd.DataFrame) -> pd.DataFrame:
+        if not len(done):  # nothing to evaluate and no file: cannot happen with n >= 1
+            raise ValueError(f"{self.owner} produced no rows.")
+        order = {k: i for i, k in enumerate(self.keys)}
+        done = done[done["arch"].isin(order)]
+        return done.iloc[np.argsort([order[k] for k in done["arch"]], kind="stable")
+                         ].reset_index(drop=True)
 
 
 def _check_resumed(done: pd.DataFrame, path: Path, space: SearchSpace, keys: set,
@@ -189,7 +286,13 @@ def _check_resumed(done: pd.DataFrame, path: Path, space: SearchSpace, keys: set
     if bad.size:
         refuse(int(bad[0]), f"holds the accuracy {done['accuracy'].iloc[bad[0]]!r}, expected a "
                             f"finite number >= 0")
-    if isinstance(space, ProductSpace) and all(c in done for c in space.layer_names):
+    if isinstance(space, ProductSpace):
+        missing = [c for c in space.layer_names if c not in done]
+        if missing:
+            raise ValueError(f"Cannot resume {str(path)!r}: it has no layer column "
+                             f"{missing[0]!r} (the {space.name!r} space has layers "
+                             f"{list(space.layer_names)[:8]}). Remove the file or pass another "
+                             f"'path'.")
         choices = space.encode(archs)  # [rows, L]
         stored = done[list(space.layer_names)].to_numpy()
         wrong = np.flatnonzero((stored != choices).any(axis=1))

@@ -137,6 +137,16 @@ class SyntheticBenchmark:
             frame[metric] = self.space.costs(metric)
         return frame
 
+    @property
+    def metadata(self) -> dict:
+        """The settings that determine the accuracies (stored by predictor-dataset builds, so a
+        table of another seed or setting is not resumed with this one)."""
+        seed = self.random_state
+        return dict(evaluator="synthetic", space=self.space.name, additive=self.additive,
+                    pairwise=self.pairwise, offset=self.offset, noise_std=self.noise_std,
+                    noise=self.noise,
+                    random_state=seed if isinstance(seed, (int, np.integer)) else repr(seed))
+
     def __repr__(self) -> str:
         return (f"SyntheticBenchmark(space={self.space.name!r}, additive={self.additive}, "
                 f"pairwise={self.pairwise}, offset={self.offset}, noise_std={self.noise_std}, "

@@ -55,6 +55,11 @@ class KroneckerAdjacency:
         for s in sims:  # outer sum: [O_1, ..., O_l] after step l
             deg = deg[..., None] + torch.as_tensor(s.sum(axis=1), dtype=torch.float64)
         self.deg_inv_sqrt = deg.reshape(-1, 1).rsqrt().to(dtype=dtype, device=device)  # [N, 1]
+        # all S_l = 1 - I ("assigned"): S_l x = (sum of x along axis l) - x, a reduction
+        # instead of a batched matmul with a fresh [N, F] output per layer
+        self.uniform = all(bool(((s == 1) | torch.eye(len(s), dtype=torch.bool,
+                                                       device=device)).all()) and
+                           bool((s.diagonal() == 0).all()) for s in self.similarity)
 
     @classmethod
     def from_space(cls, space, similarity=None, dtype: torch.dtype = torch.float32,
@@ -75,12 +80,21 @@ class KroneckerAdjacency:
     def adjacency(self, x: torch.Tensor) -> torch.Tensor:
         """``(A + I) x`` without normalization: ``[N, F] -> [N, F]``."""
         n, f = x.shape
-        out = x.clone()
+        # (A + I) x = x + sum_l S_l x; with S_l = 1 - I: (1 - L) x + sum_l J_l x
+        out = x * (1 - len(self.num_options)) if self.uniform else x.clone()
+        tmp = None
         before = 1
         for s, o in zip(self.similarity, self.num_options):
             after = n // (before * o)
             h = x.reshape(before, o, after * f)  # [prod O_<l, O_l, prod O_>l * F]
-            out.view(before, o, after * f).add_(torch.matmul(s, h))  # S_l along axis l
+            view = out.view(before, o, after * f)
+            if self.uniform:
+                view.add_(h.sum(1, keepdim=True))  # J_l along axis l: [before, 1, rest]
+            elif torch.is_grad_enabled() and x.requires_grad:
+                view.add_(torch.matmul(s, h))  # S_l along axis l
+            else:  # inference: one reused buffer instead of a fresh [N, F] per layer
+                tmp = torch.empty_like(x) if tmp is None else tmp
+                view.add_(torch.matmul(s, h, out=tmp.view(before, o, after * f)))
             before *= o
         return out
 
@@ -89,7 +103,8 @@ class KroneckerAdjacency:
         if x.dim() != 2 or x.shape[0] != self.num_nodes:
             raise ValueError(f"The 'x' argument of KroneckerAdjacency.matmul must have shape "
                              f"[{self.num_nodes}, F]. Got {tuple(x.shape)} instead.")
-        return self.deg_inv_sqrt * self.adjacency(self.deg_inv_sqrt * x)
+        # the outer scaling in place: its backward needs only deg_inv_sqrt, not the product
+        return self.adjacency(self.deg_inv_sqrt * x).mul_(self.deg_inv_sqrt)
 
     __matmul__ = matmul
 

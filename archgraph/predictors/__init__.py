@@ -7,6 +7,7 @@ Every registered predictor is exported here:
 """
 from archgraph.predictors.base import ArchEstimator, BasePredictor
 from archgraph.predictors.baselines import RandomForestPredictor, RidgePredictor
+from archgraph.predictors.correct_smooth import CorrectSmoothPredictor
 from archgraph.predictors.neural import NeuralPredictor
 from archgraph.predictors.neural_classifier import NeuralClassifier
 from archgraph.predictors.registry import (
@@ -20,7 +21,15 @@ from archgraph.predictors.space_gcn import PredictionRangeWarning, SpaceGCNPredi
 from archgraph.predictors.tuning import TuningResult, tune_predictor
 from archgraph.predictors.two_stage import TwoStagePredictor
 
+<<<<<<< HEAD
 __all__ = ["ArchEstimator", "BasePredictor", "NeuralClassifier", "NeuralPredictor", "PREDICTORS",
            "PredictionRangeWarning", "RandomForestPredictor", "RidgePredictor",
            "SpaceGCNPredictor", "TuningResult", "TwoStagePredictor", "get_predictor",
            "list_predictors", "load", "register_predictor", "tune_predictor"]
+=======
+__all__ = ["ArchEstimator", "BasePredictor", "CorrectSmoothPredictor", "NeuralClassifier",
+           "NeuralPredictor", "PREDICTORS",
+           "RandomForestPredictor", "RidgePredictor", "SpaceGCNPredictor", "TuningResult",
+           "TwoStagePredictor", "get_predictor", "list_predictors", "load", "register_predictor",
+           "tune_predictor"]
+>>>>>>> main

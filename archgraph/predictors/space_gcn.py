@@ -49,8 +49,21 @@ from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_random_state
 
 
+<<<<<<< HEAD
 class PredictionRangeWarning(UserWarning):
     """Predictions far outside the range of the targets a predictor was fitted on."""
+=======
+def resolve_space(space, archs: list, owner: str) -> ProductSpace:
+    """``space``, or if ``None`` the registered product space all of ``archs`` name."""
+    if space is not None:
+        return space
+    names = {getattr(a, "space", None) for a in archs}
+    if len(names) != 1 or not isinstance(next(iter(names)), str):
+        raise ValueError(f"The 'space' parameter of {owner} is None, so the labelled "
+                         f"architectures must all name one registered space. Got spaces "
+                         f"{sorted(map(str, names))}.")
+    return check_product_space(get_search_space(next(iter(names))), owner)
+>>>>>>> main
 
 
 @register_predictor("space_gcn")
@@ -132,14 +145,7 @@ class SpaceGCNPredictor(BasePredictor):
 
     # -- helpers ---------------------------------------------------------------------------
     def _resolve_space(self, archs: list):
-        if self.space is not None:
-            return self.space
-        names = {getattr(a, "space", None) for a in archs}
-        if len(names) != 1 or not isinstance(next(iter(names)), str):
-            raise ValueError(f"The 'space' parameter of {type(self).__name__} is None, so the "
-                             f"labelled architectures must all name one registered space. Got "
-                             f"spaces {sorted(map(str, names))}.")
-        return check_product_space(get_search_space(next(iter(names))), type(self).__name__)
+        return resolve_space(self.space, archs, type(self).__name__)
 
     def memory_estimate_gb(self, space, graph: str) -> float:
         """Estimated peak memory (GiB) of fitting ``space`` in the given graph form."""

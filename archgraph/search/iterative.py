@@ -11,9 +11,17 @@ search walks through subspaces:
 3. sample ``M`` architectures of that subspace and evaluate them (any ``Evaluator``); fit a
    predictor (by default a :class:`~archgraph.predictors.SpaceGCNPredictor`) on them (a
    held-out part is kept for diagnostics); rank the whole subspace with it (a lookup table)
-   and evaluate its top ``K`` (under ``max_flops`` if given);
-4. the ``K`` best evaluated architectures are the super-cell of the next round; stop after
-   ``rounds`` rounds or when they no longer change.
+   and evaluate its top ``K_eval`` (paper: 100; under ``max_flops`` if given);
+4. the ``K_keep`` (paper: 6) best of those re-evaluated architectures are the super-cell of
+   the next round and the best one the round's pick; stop after ``rounds`` rounds or when
+   they no longer change. The search returns the best re-evaluated architecture.
+
+The round's candidates are the GCN's top ``K_eval`` only (``selection="gcn_top"``): the ``M``
+random samples train the GCN but never compete on their raw noisy scores, the winner's curse
+Chen et al. (Fig. 2) argue against. Two other selections: ``"all_evaluated"`` (the earlier
+behaviour of this module: the current architecture, the previous super-cell, the GCN's top
+and the samples compete) and ``"sampled"`` (no predictor: the ablation keeping the best
+samples).
 
 Each architecture is evaluated at most once (scores are cached); the budget is
 ``IterativeSearchResult.num_evaluations``.
@@ -32,7 +40,7 @@ from archgraph.lookup import LookupTable
 from archgraph.metrics import kendall_tau
 from archgraph.predictors import SpaceGCNPredictor
 from archgraph.spaces import ChoiceArch, ProductSpace, Subspace
-from archgraph.utils.validation import check_int, check_random_state
+from archgraph.utils.validation import check_int, check_one_of, check_random_state
 
 
 @dataclass
@@ -42,12 +50,14 @@ class SearchRound:
     Attributes:
         layers: ``L_t``, the layers freed in this round.
         subspace: the round's subspace (super-cell factor last, if any).
-        table: lookup table of the predictor's predictions over the whole subspace.
-        top_archs, top_scores: the ``K`` best evaluated architectures (best first) and their
+        table: lookup table of the predictor's predictions over the whole subspace (``None``
+            for ``selection="sampled"``).
+        top_archs, top_scores: the ``K_keep`` best candidates (best first) and their
             evaluator scores; the super-cell options of the next round.
+        candidates: the round's candidates (``selection``), in the order evaluated.
         tau_holdout: Kendall tau, GCN vs evaluator, on the held-out sampled architectures.
         tau_truth: Kendall tau, GCN vs the evaluator's ``true_accuracy`` over the whole
-            subspace (``None`` if the evaluator has no ground truth).
+            subspace (``None`` if the evaluator has no ground truth or no GCN is fitted).
         tau_evaluator_truth: Kendall tau, evaluator vs truth, on the sampled architectures
             (the noise level the GCN works against; ``None`` without ground truth).
         num_evaluations: evaluations made so far (cumulative).
@@ -55,9 +65,10 @@ class SearchRound:
 
     layers: tuple[int, ...]
     subspace: Subspace
-    table: LookupTable
+    table: LookupTable | None
     top_archs: list[ChoiceArch]
     top_scores: np.ndarray
+    candidates: list[ChoiceArch]
     tau_holdout: float
     tau_truth: float | None
     tau_evaluator_truth: float | None
@@ -116,8 +127,13 @@ def _num_holdout(holdout: float, m: int) -> int:
     return n if m - n >= 2 else 0
 
 
+#: what competes in a round (module docstring)
+SELECTIONS = ("gcn_top", "all_evaluated", "sampled")
+
+
 def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int = 4,
-                     layers_per_round=3, m_samples: int = 100, k_top: int = 5,
+                     layers_per_round=3, m_samples: int = 100, k_eval: int = 100,
+                     k_keep: int = 6, selection: str = "gcn_top",
                      start: ChoiceArch | None = None, max_flops: float | None = None,
                      holdout: float = 0.2, similarity: Callable | None = None,
                      random_state=None, verbose: bool = False) -> IterativeSearchResult:
@@ -129,14 +145,22 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
             ``true_accuracy(archs)`` the rounds also report tau against the truth.
         predictor: an unfitted predictor with ``space=None`` (cloned, never modified): each
             round fits a clone on its subspace, seeded from ``random_state``; ``None`` =
-            :class:`~archgraph.predictors.SpaceGCNPredictor` with its defaults.
+            :class:`~archgraph.predictors.SpaceGCNPredictor` with its defaults (must be
+            ``None`` for ``selection="sampled"``, which fits none).
         rounds: maximum number of rounds ``T``.
         layers_per_round: ``p`` (rounds free consecutive blocks of at most ``p`` layers
             that together cover every layer, cyclically; ``p <= L/2``) or an explicit
             schedule, a list of at least two layer lists, each disjoint from the one before
             (cyclically).
         m_samples: architectures sampled and evaluated per round (capped by the subspace).
-        k_top: ``K``, the GCN's top architectures evaluated per round and the super-cell size.
+        k_eval: ``K_eval``, the GCN's top architectures (re-)evaluated per round (capped by
+            the subspace).
+        k_keep: ``K_keep``, the best candidates kept as the next round's super-cell options.
+        selection: the round's candidates: ``"gcn_top"`` (Algorithm 1: the GCN's top
+            ``K_eval``), ``"all_evaluated"`` (the current architecture, the previous
+            super-cell, the GCN's top ``K_eval`` and the samples, by evaluator score; the
+            result is then the best of everything evaluated) or ``"sampled"`` (the no-GCN
+            ablation: the samples alone).
         start: the initial architecture; default ``space.default_arch()`` if the space has
             one, else option 0 everywhere.
         max_flops: only architectures with at most this many FLOPs are ranked, kept and
@@ -159,7 +183,13 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
                         f"method. Got {type(evaluator).__name__} instead.")
     rounds = check_int(rounds, "rounds", owner, low=1)
     m_samples = check_int(m_samples, "m_samples", owner, low=4)
-    k_top = check_int(k_top, "k_top", owner, low=1)
+    k_eval = check_int(k_eval, "k_eval", owner, low=1)
+    k_keep = check_int(k_keep, "k_keep", owner, low=1)
+    check_one_of(selection, "selection", SELECTIONS, owner)
+    if selection == "sampled" and predictor is not None:
+        raise ValueError(f"The 'predictor' parameter of {owner} must be None for "
+                         f"selection='sampled' (the ablation fits no predictor). Got "
+                         f"{type(predictor).__name__}.")
     if not isinstance(holdout, numbers.Real) or isinstance(holdout, bool):
         raise TypeError(f"The 'holdout' parameter of {owner} must be a float in [0, 1). Got "
                         f"{holdout!r} ({type(holdout).__name__}) instead.")
@@ -218,6 +248,9 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
 
     evaluate([start])
     current, top = start, [start]
+    # what the result is picked from: every round's candidates (all evaluated architectures
+    # for "all_evaluated", as before)
+    candidates: dict[ChoiceArch, None] = {start: None} if selection == "all_evaluated" else {}
     prev_free: tuple[int, ...] = ()
     history: list[SearchRound] = []
     for t in tqdm(range(rounds), desc=owner, disable=not verbose):
@@ -230,45 +263,56 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
         sampled = sub.sample(m, rng=rng)
         y = evaluate(sampled)
         n_hold = _num_holdout(holdout, m)
-        train = slice(n_hold, None)
-        model = clone(predictor).set_params(space=sub)
-        seed = int(rng.integers(2 ** 31))
-        if "random_state" in params:
-            model.set_params(random_state=seed)
-        if similarity is not None:
-            model.set_params(similarity=similarity(sub))
-        model.fit(sampled[train], y[train])
-        everything = sub.decode(sub.all_choices())  # index order
-        pred = model.predict(everything)  # [len(sub)]
-        table = LookupTable.from_predictions(sub, None, pred, costs=sub.cost_metrics)
-        tau_holdout = (kendall_tau(y[:n_hold], model.predict(sampled[:n_hold]))
-                       if n_hold else float("nan"))
-        order = np.argsort(-pred, kind="stable")
-        if max_flops is not None:
-            order = order[sub.costs("flops")[order] <= max_flops]
-        gcn_top = sub.from_index(order[:k_top])
-        evaluate(gcn_top)
-        pool = list(dict.fromkeys([current, *top, *gcn_top, *sampled]))
+        table, tau_holdout, gcn_top, pred = None, float("nan"), [], None
+        if selection != "sampled":
+            train = slice(n_hold, None)
+            model = clone(predictor).set_params(space=sub)
+            seed = int(rng.integers(2 ** 31))
+            if "random_state" in params:
+                model.set_params(random_state=seed)
+            if similarity is not None:
+                model.set_params(similarity=similarity(sub))
+            model.fit(sampled[train], y[train])
+            everything = sub.decode(sub.all_choices())  # index order
+            pred = model.predict(everything)  # [len(sub)]
+            table = LookupTable.from_predictions(sub, None, pred, costs=sub.cost_metrics)
+            if n_hold:
+                tau_holdout = kendall_tau(y[:n_hold], model.predict(sampled[:n_hold]))
+            order = np.argsort(-pred, kind="stable")
+            if max_flops is not None:
+                order = order[sub.costs("flops")[order] <= max_flops]
+            gcn_top = sub.from_index(order[:k_eval])
+            evaluate(gcn_top)
+        if selection == "gcn_top":
+            pool = list(gcn_top)
+        elif selection == "all_evaluated":
+            pool = list(dict.fromkeys([current, *top, *gcn_top, *sampled]))
+        else:
+            pool = list(sampled)
         ok = feasible(pool)
-        pool = [a for a, f in zip(pool, ok) if f] or pool
+        pool = [a for a, f in zip(pool, ok) if f] or pool or [current]
         pool_scores = evaluate(pool)
-        best = np.argsort(-pool_scores, kind="stable")[:k_top]
+        best = np.argsort(-pool_scores, kind="stable")[:k_keep]
         new_top = [pool[i] for i in best]
+        candidates.update(dict.fromkeys(pool))
         tau_truth = tau_eval_truth = None
         if has_truth:
-            truth = np.asarray(evaluator.true_accuracy(everything),
-                               dtype=np.float64)  # [len(sub)], index order
-            tau_truth = kendall_tau(truth, pred)
+            if pred is not None:
+                truth = np.asarray(evaluator.true_accuracy(everything),
+                                   dtype=np.float64)  # [len(sub)], index order
+                tau_truth = kendall_tau(truth, pred)
             tau_eval_truth = kendall_tau(np.asarray(evaluator.true_accuracy(sampled)), y)
         history.append(SearchRound(layers=layers, subspace=sub, table=table, top_archs=new_top,
-                                   top_scores=pool_scores[best], tau_holdout=tau_holdout,
+                                   top_scores=pool_scores[best], candidates=pool,
+                                   tau_holdout=tau_holdout,
                                    tau_truth=tau_truth, tau_evaluator_truth=tau_eval_truth,
                                    num_evaluations=len(scores)))
         changed = set(new_top) != set(top)
         top, current, prev_free = new_top, new_top[0], sub.free_layers
         if not changed:
             break
-    done = [a for a in scores if feasible([a])[0]]
+    done = [a for a in (scores if selection == "all_evaluated" else candidates)
+            if feasible([a])[0]]
     if not done:
         raise RuntimeError(f"{owner} evaluated no architecture with at most {max_flops} FLOPs; "
                            f"start from a cheaper architecture or raise 'max_flops'.")

@@ -98,8 +98,14 @@ def load_latency_lut(path, stat: str = "mean") -> LatencyLUT:
     if not path.is_file():
         raise ValueError(f"The 'path' parameter of load_latency_lut must be an existing YAML "
                          f"file. Got {str(path)!r}.")
-    with open(path) as fh:
-        raw = yaml.safe_load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:  # e.g. a !!python tag: never built
+        first = str(exc).strip().splitlines()
+        raise ValueError(f"The latency table {str(path)!r} is not a plain YAML file (corrupted, "
+                         f"or with tags such as !!python/object, which are refused): "
+                         f"{type(exc).__name__}: {first[0] if first else ''}") from exc
     if not isinstance(raw, dict):
         raise ValueError(f"The latency table {str(path)!r} must map keys to entries. "
                          f"Got {type(raw).__name__}.")

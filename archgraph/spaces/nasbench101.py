@@ -242,7 +242,8 @@ class NASBench101Space(SearchSpace):
         return ",".join(_CODES[op] for op in arch.ops) + "|" + bits
 
     def from_str(self, s: str) -> NB101Cell:
-        """Parse :meth:`to_str`'s form, e.g. ``in,c3,mp,out|110101``."""
+        """Parse :meth:`to_str`'s form, e.g. ``in,c3,mp,out|110101``; a string of another form
+        of a cell (unpruned, other node order) is refused with its canonical string."""
         if not isinstance(s, str):
             raise TypeError(f"The 's' parameter of NASBench101Space.from_str must be a str. "
                             f"Got {type(s).__name__} instead.")
@@ -264,7 +265,14 @@ class NASBench101Space(SearchSpace):
                              f"(0/1) for {n} nodes. Got {bits!r}.")
         a = np.zeros((n, n), dtype=np.int64)
         a[np.triu_indices(n, 1)] = [int(b) for b in bits]
-        return self.from_spec(a, ops)
+        cell = self.from_spec(a, ops)
+        canonical = self.to_str(cell)
+        if canonical != s:  # one string per cell: table keys and duplicate checks rely on it
+            raise ValueError(f"The NAS-Bench-101 string {s!r} is not in canonical form (nodes "
+                             f"off every input->output path pruned, nodes in canonical order): "
+                             f"the cell's string is {canonical!r}. Use from_spec for other "
+                             f"forms of a cell.")
+        return cell
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, n: int, rng=None) -> list[NB101Cell]:

@@ -55,3 +55,13 @@ def test_refuses_records_that_are_not_measurements(tmp_path, build, record):
     (tmp_path / "worker0.jsonl").write_text(record + "\n")
     with pytest.raises(ValueError, match="is not a measurement"):
         build.done_units(tmp_path)
+
+
+def test_second_build_of_a_work_folder_is_refused(tmp_path, build):
+    from archgraph.utils.locks import OutputLockedError, output_lock
+
+    with output_lock(tmp_path / "quick"):  # a build of this folder is running
+        with pytest.raises(OutputLockedError, match=r"Ground-truth work folder '.*quick' is "
+                                                    r"locked by another writer .*--work"):
+            build.main(["--quick", "--work", str(tmp_path)])
+    assert not list((tmp_path / "quick").glob("worker*.jsonl"))  # nothing was measured

@@ -5,6 +5,7 @@ from torch.utils.data import TensorDataset
 
 from archgraph.cli import main
 from archgraph.cli.dataset import parse_options
+from archgraph.datasets.predictor_dataset import read_table
 from archgraph.evaluators import list_evaluators
 from archgraph.spaces import get_search_space
 
@@ -37,7 +38,7 @@ def test_build_with_standalone_training(tmp_path):
     argv = ["dataset", "build", "--space", "digits5", "--evaluator", "standalone", "--n", "2",
             "--out", str(out), "--option", "epochs=1", "--quiet"]
     assert main(argv) == 0
-    table = pd.read_csv(out, dtype={"arch": str})
+    table = read_table(out)
     assert len(table) == 2 and table["accuracy"].between(0, 100).all()
     assert '"evaluator": "standalone"' in table["evaluator"][0]
 
@@ -62,7 +63,7 @@ def test_build_with_table(shared_data, tmp_path, monkeypatch):
     out = tmp_path / "t.csv"
     assert main(["dataset", "build", "--space", "nasbench201", "--evaluator", "table",
                  "--n", "5", "--out", str(out), "--quiet"]) == 0
-    assert len(pd.read_csv(out)) == 5
+    assert len(read_table(out)) == 5
 
 
 def test_bad_inputs(checkpoint, tmp_path, capsys):

@@ -60,7 +60,8 @@ def test_resume_after_interruption(space, evaluator, tmp_path):
     resumed = Crashing(evaluator, 0)
     table = build_predictor_dataset(space, resumed, 20, path, chunk_size=4, progress=False)
     assert resumed.calls == 3  # only the 12 missing architectures
-    ref = build_predictor_dataset(space, evaluator, 20, tmp_path / "ref.csv", progress=False)
+    ref = build_predictor_dataset(space, Crashing(evaluator, 0), 20, tmp_path / "ref.csv",
+                                  progress=False)
     pd.testing.assert_frame_equal(table, ref)
 
 
@@ -151,3 +152,64 @@ def test_resume_validates_the_rows(space, evaluator, tmp_path):
     good.to_parquet(path, index=False)  # the valid file still resumes, to the same rows
     again = build_predictor_dataset(space, evaluator, 12, path, progress=False)
     assert len(again) == len(read_table(path)) == 12
+
+
+def test_csv_tables_carry_a_checksum(space, evaluator, tmp_path):
+    path = tmp_path / "t.csv"
+    table = build_predictor_dataset(space, evaluator, 30, path, progress=False)
+    text = path.read_text()
+    header, body = text.split("\n", 1)
+    assert header.startswith("# archgraph-predictor-dataset ")
+    assert json.loads(header.split(" ", 2)[2])["sha256"]
+    pd.testing.assert_frame_equal(pd.read_csv(path, skiprows=1, dtype={"arch": str}), table)
+    lines = text.splitlines(keepends=True)
+    cut = tmp_path / "cut.csv"
+    cut.write_text("".join(lines[:len(lines) // 2]))  # cut at a row boundary: still valid CSV
+    altered = tmp_path / "altered.csv"
+    altered.write_text(text.replace(f",{table['accuracy'][3]},", ",99.0,", 1))
+    for bad in (cut, altered):
+        with pytest.raises(ValueError, match=rf"Predictor-dataset table '.*{bad.name}' is "
+                                             r"corrupted: its content does not match"):
+            read_table(bad)
+        with pytest.raises(ValueError, match=rf"'.*{bad.name}' is corrupted"):
+            build_predictor_dataset(space, evaluator, 30, bad, progress=False)
+    no_sum = tmp_path / "nosum.csv"
+    no_sum.write_text(header.replace('"sha256"', '"other"') + "\n" + body)
+    with pytest.raises(ValueError, match="'.*nosum.csv' carries no sha256 checksum"):
+        read_table(no_sum)
+    plain = tmp_path / "plain.csv"  # made by hand, without the header: read as it is
+    plain.write_text(body)
+    pd.testing.assert_frame_equal(read_table(plain), table)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_unreadable_tables_give_one_line_naming_the_file(space, evaluator, tmp_path, suffix):
+    import pickle
+
+    path = tmp_path / f"t{suffix}"
+    build_predictor_dataset(space, evaluator, 5, path, progress=False)
+    broken = {
+        "pickle": pickle.dumps({"arch": ["0" * 8]}),  # a pickle saved under the table's name
+        "empty": b"",
+        "binary": bytes(range(256)) * 4,
+        "truncated": path.read_bytes()[: len(path.read_bytes()) // 3],
+    }
+    if suffix == ".csv":  # the JSON of the header line is damaged
+        broken["json"] = path.read_bytes().replace(b'{"format"', b'{format"', 1)
+    for name, data in broken.items():
+        bad = tmp_path / f"{name}{suffix}"
+        bad.write_bytes(data)
+        with pytest.raises(ValueError) as info:
+            read_table(bad)
+        msg = str(info.value)
+        assert str(bad) in msg and "\n" not in msg, (name, msg)
+        with pytest.raises(ValueError, match=f"{name}{suffix}"):  # and on resume
+            build_predictor_dataset(space, evaluator, 5, bad, progress=False)
+
+
+def test_resume_refuses_a_missing_layer_column(space, evaluator, tmp_path):
+    path = tmp_path / "t.parquet"
+    good = build_predictor_dataset(space, evaluator, 6, path, progress=False)
+    _resume_error(space, evaluator, path, good.drop(columns=space.layer_names[2]),
+                  rf"Cannot resume '.*t.parquet': it has no layer column "
+                  rf"'{space.layer_names[2]}'", n=6)

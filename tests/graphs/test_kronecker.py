@@ -65,6 +65,25 @@ def test_gradients_flow_through_operator():
     torch.testing.assert_close(x.grad, dense.sum(0)[:, None].expand(9, 2))
 
 
+@pytest.mark.parametrize("uniform", [True, False])
+def test_inference_and_training_paths_agree(uniform):
+    # the operator has three code paths: the reduction for uniform similarities, and for
+    # others a batched matmul (autograd) or one reused buffer (inference); all equal the
+    # materialized matrix, and gradients equal its transpose (float64: exact up to rounding)
+    rng = np.random.default_rng(4)
+    num_options = (4, 3, 5)
+    sims = assigned_similarity(num_options) if uniform else random_similarity(num_options, rng)
+    op = KroneckerAdjacency(sims, dtype=torch.float64)
+    assert op.uniform is uniform
+    dense = normalized_adjacency(space_graph(toy(num_options), sims)).to_dense().double()
+    x = torch.randn(len(dense), 3, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        torch.testing.assert_close(op @ x, dense @ x)
+    w = torch.randn(len(dense), 3, dtype=torch.float64)
+    ((op @ x) * w).sum().backward()
+    torch.testing.assert_close(x.grad, dense.T @ w)
+
+
 def test_errors():
     op = KroneckerAdjacency(assigned_similarity([2, 3]))
     assert op.shape == (6, 6)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 
 from archgraph.datasets import SyntheticBenchmark
 from archgraph.graphs.similarity import measured_similarity
@@ -22,7 +23,7 @@ FAST = SpaceGCNPredictor(hidden_channels=8, epochs=60)
 def test_finds_the_best_of_an_additive_space_and_reports_rounds():
     space, evaluator, acc = toy_problem()
     result = iterative_search(space, evaluator, rounds=4, layers_per_round=3, m_samples=12,
-                              k_top=3, predictor=FAST, random_state=0)
+                              k_eval=6, k_keep=3, predictor=FAST, random_state=0)
     assert result.score == pytest.approx(acc.max())
     assert result.num_evaluations == evaluator.num_evaluations_ < len(space)
     first, second = result.rounds[:2]
@@ -36,7 +37,7 @@ def test_finds_the_best_of_an_additive_space_and_reports_rounds():
 
 def test_flops_budget_and_determinism():
     space, evaluator, acc = toy_problem(noise_std=0.5)
-    kw = dict(rounds=3, layers_per_round=[[0, 1], [2, 3], [4, 5]], m_samples=10, k_top=2,
+    kw = dict(rounds=3, layers_per_round=[[0, 1], [2, 3], [4, 5]], m_samples=10, k_keep=2,
               max_flops=5.0, predictor=FAST, random_state=1)
     a = iterative_search(space, evaluator, **kw)
     b = iterative_search(space, toy_problem(noise_std=0.5)[1], **kw)
@@ -65,6 +66,15 @@ def test_errors():
         iterative_search(space, evaluator, predictor={"hidden_channels": 8})
     with pytest.raises(ValueError, match="'m_samples' parameter .* \\[4, inf\\]. Got 2"):
         iterative_search(space, evaluator, m_samples=2)
+    with pytest.raises(ValueError, match="'selection' parameter of iterative_search must be one "
+                                         "of .*'gcn_top'.* Got 'best'"):
+        iterative_search(space, evaluator, selection="best")
+    with pytest.raises(ValueError, match="'k_eval' parameter .* \\[1, inf\\]. Got 0"):
+        iterative_search(space, evaluator, k_eval=0)
+    with pytest.raises(ValueError, match="'k_keep' parameter .* \\[1, inf\\]. Got 0"):
+        iterative_search(space, evaluator, k_keep=0)
+    with pytest.raises(ValueError, match="must be None for selection='sampled'"):
+        iterative_search(space, evaluator, predictor=FAST, selection="sampled")
     with pytest.raises(ValueError, match="one group of layers, \\[0, 1\\], for 2 rounds"):
         iterative_search(space, evaluator, rounds=2, layers_per_round=[[0, 1]])
     with pytest.raises(ValueError, match="'holdout' parameter of iterative_search must be a "
@@ -86,7 +96,8 @@ def test_errors():
 def test_any_predictor():
     space, evaluator, acc = toy_problem()
     result = iterative_search(space, evaluator, predictor=RidgePredictor(alpha=1e-3), rounds=2,
-                              layers_per_round=3, m_samples=12, k_top=3, random_state=0)
+                              layers_per_round=3, m_samples=12, k_eval=5, k_keep=3,
+                              random_state=0)
     first = result.rounds[0]
     assert first.tau_truth > 0.9  # a ridge on the one-hot encoding fits the additive truth
     assert len(first.table) == len(first.subspace)
@@ -111,8 +122,9 @@ def test_default_start_no_holdout_callable_similarity_and_early_stop():
                                     for o in sub.num_options])
 
     result = iterative_search(space, evaluator, rounds=8, layers_per_round=3, m_samples=12,
-                              k_top=3, holdout=0.0, random_state=0,
-                              predictor=FAST, similarity=similarity)
+                              k_eval=5, k_keep=3, holdout=0.0, random_state=0,
+                              predictor=FAST, similarity=similarity,
+                              selection="all_evaluated")  # the small GCN's top varies
     assert result.rounds[0].subspace.base == ChoiceArch("toy", (0,) * 6)  # no default_arch
     assert all(np.isnan(r.tau_holdout) for r in result.rounds)
     assert seen == [r.subspace.num_options for r in result.rounds]
@@ -122,3 +134,77 @@ def test_default_start_no_holdout_callable_similarity_and_early_stop():
     last, before = result.rounds[-1], result.rounds[-2]
     assert set(last.top_archs) == set(before.top_archs)
     assert result.score == pytest.approx(acc.max())
+
+
+class Spiked:
+    """A noisy evaluator whose every random sample of the first round scores far above
+    anything else (a winner's curse made extreme): its true accuracy is unchanged."""
+
+    def __init__(self, evaluator, spiked):
+        self.inner, self.spiked = evaluator, set(spiked)
+
+    def evaluate(self, archs):
+        return self.inner.evaluate(archs) + np.array([100.0 * (a in self.spiked)
+                                                      for a in archs])
+
+    def true_accuracy(self, archs):
+        return self.inner.true_accuracy(archs)
+
+
+def test_algorithm_1_picks_among_the_gcn_top_and_keeps_k_keep():
+    space, evaluator, acc = toy_problem(noise_std=0.3)
+    kw = dict(rounds=3, layers_per_round=3, m_samples=12, k_eval=8, k_keep=2, predictor=FAST,
+              random_state=0)
+    result = iterative_search(space, evaluator, **kw)
+    pooled = {}
+    for r in result.rounds:
+        pred = r.table.frame["accuracy"].to_numpy()
+        top = r.subspace.from_index(np.argsort(-pred, kind="stable")[:8])
+        assert r.candidates == top  # the round's candidates: the GCN's top K_eval
+        assert len(r.top_archs) == 2 and set(r.top_archs) <= set(top)
+        pooled.update({a: None for a in top})
+    second = result.rounds[1]
+    assert len(second.subspace) == 27 * 2  # the super-cell holds the K_keep = 2 kept
+    assert result.arch in pooled
+    # the worst random sample of the first round scores +100 (its truth unchanged): the old
+    # selection picks it; Algorithm 1, with a predictor ranking by the truth, never does
+    first_samples = space.subspace([0, 1, 2], space.decode([[0] * 6])[0]).sample(
+        12, rng=np.random.default_rng(0))
+    spike = first_samples[int(np.argmin(evaluator.true_accuracy(first_samples)))]
+    kw = {**kw, "predictor": Oracle(truth=toy_problem()[1])}
+    published = iterative_search(space, Spiked(toy_problem(noise_std=0.3)[1], [spike]), **kw)
+    old = iterative_search(space, Spiked(toy_problem(noise_std=0.3)[1], [spike]),
+                           selection="all_evaluated", **kw)
+    assert old.arch == spike and old.score > 90
+    pooled = {a for r in published.rounds for a in r.candidates}
+    assert spike in published.rounds[0].subspace and spike not in pooled
+    assert published.arch in pooled and published.score < 90
+    assert published.score == max(r.top_scores[0] for r in published.rounds)
+
+
+class Oracle(BaseEstimator):
+    """A predictor that ranks by the truth (a perfect GCN)."""
+
+    def __init__(self, space=None, truth=None):
+        self.space = space
+        self.truth = truth
+
+    def fit(self, archs, y):
+        return self
+
+    def predict(self, archs):
+        return self.truth.true_accuracy(archs)
+
+
+def test_no_gcn_ablation_keeps_the_best_samples():
+    space, evaluator, acc = toy_problem(noise_std=0.3)
+    result = iterative_search(space, evaluator, rounds=2, layers_per_round=3, m_samples=12,
+                              k_keep=3, selection="sampled", random_state=0)
+    first = result.rounds[0]
+    assert first.table is None and first.tau_truth is None and first.tau_evaluator_truth > 0
+    second = result.rounds[1]
+    assert len(first.candidates) == 12 and result.num_evaluations == len(
+        {ChoiceArch("toy", (0,) * 6), *first.candidates, *second.candidates})
+    scores = evaluator.evaluate(first.candidates)
+    assert list(first.top_scores) == sorted(scores, reverse=True)[:3]
+    assert result.arch in set(first.candidates) | set(second.candidates)

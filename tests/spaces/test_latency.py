@@ -73,3 +73,24 @@ def test_load_errors(tmp_path):
     good.write_text("k:\n  mean: 1.5\n  var: 0.1\n  count: 3\n")
     assert load_latency_lut(good)["k"] == 1.5
     assert load_latency_lut(good, stat="var")["k"] == 0.1
+
+
+def test_python_tags_and_broken_yaml_give_one_line_naming_the_file(tmp_path):
+    marker = tmp_path / "ran"
+    cases = {
+        "tag": f"k: !!python/object/apply:os.system ['touch {marker}']\n",
+        "tag2": "k: !!python/name:os.system\n",
+        "broken": "k: [1, 2\n  mean: {\n",
+    }
+    for name, text in cases.items():
+        bad = tmp_path / f"{name}.yaml"
+        bad.write_text(text)
+        with pytest.raises(ValueError) as info:
+            load_latency_lut(bad)
+        msg = str(info.value)
+        assert str(bad) in msg and "\n" not in msg and "not a plain YAML file" in msg, msg
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ValueError, match=r"'.*binary.yaml' is not a plain YAML file"):
+        load_latency_lut(binary)
+    assert not marker.exists()  # nothing was run

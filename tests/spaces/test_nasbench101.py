@@ -181,3 +181,27 @@ def test_features(space):
     assert f[0, :21].sum() == 6
     with pytest.raises(TypeError, match="sequence of architectures, not a single NB101Cell"):
         space.features(small)
+
+
+def test_from_str_refuses_non_canonical_strings():
+    # found by the long fuzz run: an unpruned string (the max-pool node is on no
+    # input->output path) was accepted as the pruned cell, so one cell had two strings
+    space = get_search_space("nasbench101")
+    cell = space.from_str("in,c1,c3,c3,c3,out|110011000100101")
+    assert space.to_str(cell) == "in,c1,c3,c3,c3,out|110011000100101"
+    with pytest.raises(ValueError, match=r"'in,mp,c1,c3,c3,c3,out\|011001100001000100101' is "
+                                         r"not in canonical form .* the cell's string is "
+                                         r"'in,c1,c3,c3,c3,out\|110011000100101'"):
+        space.from_str("in,mp,c1,c3,c3,c3,out|011001100001000100101")
+    spec = space.from_spec(*_spec("in,mp,c1,c3,c3,c3,out|011001100001000100101"))
+    assert spec == cell  # other forms of a cell still go through from_spec
+
+
+def _spec(s):
+    from archgraph.spaces.nasbench101 import _OPS_OF_CODE
+
+    codes, bits = s.split("|")
+    ops = [_OPS_OF_CODE[c] for c in codes.split(",")]
+    a = np.zeros((len(ops), len(ops)), dtype=int)
+    a[np.triu_indices(len(ops), 1)] = [int(b) for b in bits]
+    return a, ops

@@ -179,3 +179,20 @@ def test_evaluator_refuses_unfinished_run_unless_allowed(tiny_space, tiny_data, 
     ev = SupernetEvaluator.from_checkpoint(tiny_space, ck, recal_batches=1,
                                            allow_unfinished=True)
     assert ev.evaluate(tiny_space.sample(1, rng=0)).shape == (1,)
+
+
+def test_refusals_are_one_line(tiny_space, tiny_data, tmp_path):
+    ck = tmp_path / "ck.pt"
+    train(build_supernet(tiny_space, random_state=0), tiny_data, 1,
+          sampler=UniformSampler(tiny_space, 0), checkpoint=ck, progress=False)
+    raw = ck.read_bytes()
+    state = torch.load(ck, weights_only=True)
+    state["history"] = [Payload(tmp_path / "ran")]
+    torch.save(state, tmp_path / "code.pt")
+    (tmp_path / "cut.pt").write_bytes(raw[:len(raw) // 2])
+    (tmp_path / "text.pt").write_text("not a checkpoint\n")
+    for name in ("code.pt", "cut.pt", "text.pt"):
+        with pytest.raises(ValueError) as info:
+            load_checkpoint(tmp_path / name)
+        assert name in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert not (tmp_path / "ran").exists()
