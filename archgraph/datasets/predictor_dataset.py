@@ -161,20 +161,6 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
         The whole table (also written to ``path``), in sampling order.
     """
     owner = "build_predictor_dataset"
-<<<<<<< HEAD
-    n = check_int(n, "n", owner, low=1)
-    random_state = check_int(random_state, "random_state", owner)
-    chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
-    check_evaluator(space, evaluator, owner)
-    path = Path(path)
-    if path.suffix not in FORMATS:
-        raise ValueError(f"The 'path' parameter of {owner} must end in .parquet or .csv. "
-                         f"Got {str(path)!r} instead.")
-    described = _describe(evaluator)
-    sampler = getattr(evaluator, "sample", None)  # a table samples only rows it can score
-    archs = sampler(n, random_state) if callable(sampler) else space.sample(n, random_state)
-    keys = [space.to_str(a) for a in archs]
-=======
     job = _Job.make(space, evaluator, n, path, random_state, chunk_size, owner)
     check_timeout(lock_timeout, "lock_timeout", owner)
     with output_lock(job.path, lock_timeout, "predictor-dataset table", _LOCK_HINT):
@@ -186,7 +172,6 @@ def build_predictor_dataset(space: SearchSpace, evaluator, n: int, path,
             bar.update(len(chunk))
         bar.close()
     return job.in_sample_order(done)
->>>>>>> main
 
 
 #: how a refused second build gets past the lock (library and command line)
@@ -212,7 +197,9 @@ class _Job:
                              f"Got {str(path)!r} instead.")
         job.space, job.owner = space, owner
         job.described = _describe(evaluator)
-        job.archs = space.sample(job.n, job.random_state)
+        sampler = getattr(evaluator, "sample", None)  # a table samples only rows it scores
+        job.archs = (sampler(job.n, job.random_state) if callable(sampler)
+                     else space.sample(job.n, job.random_state))
         job.keys = [space.to_str(a) for a in job.archs]
         return job
 

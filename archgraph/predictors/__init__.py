@@ -21,15 +21,7 @@ from archgraph.predictors.space_gcn import PredictionRangeWarning, SpaceGCNPredi
 from archgraph.predictors.tuning import TuningResult, tune_predictor
 from archgraph.predictors.two_stage import TwoStagePredictor
 
-<<<<<<< HEAD
-__all__ = ["ArchEstimator", "BasePredictor", "NeuralClassifier", "NeuralPredictor", "PREDICTORS",
-           "PredictionRangeWarning", "RandomForestPredictor", "RidgePredictor",
-           "SpaceGCNPredictor", "TuningResult", "TwoStagePredictor", "get_predictor",
-           "list_predictors", "load", "register_predictor", "tune_predictor"]
-=======
 __all__ = ["ArchEstimator", "BasePredictor", "CorrectSmoothPredictor", "NeuralClassifier",
-           "NeuralPredictor", "PREDICTORS",
-           "RandomForestPredictor", "RidgePredictor", "SpaceGCNPredictor", "TuningResult",
-           "TwoStagePredictor", "get_predictor", "list_predictors", "load", "register_predictor",
-           "tune_predictor"]
->>>>>>> main
+           "NeuralPredictor", "PREDICTORS", "PredictionRangeWarning", "RandomForestPredictor",
+           "RidgePredictor", "SpaceGCNPredictor", "TuningResult", "TwoStagePredictor",
+           "get_predictor", "list_predictors", "load", "register_predictor", "tune_predictor"]

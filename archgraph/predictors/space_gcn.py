@@ -49,10 +49,10 @@ from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_random_state
 
 
-<<<<<<< HEAD
 class PredictionRangeWarning(UserWarning):
     """Predictions far outside the range of the targets a predictor was fitted on."""
-=======
+
+
 def resolve_space(space, archs: list, owner: str) -> ProductSpace:
     """``space``, or if ``None`` the registered product space all of ``archs`` name."""
     if space is not None:
@@ -63,7 +63,6 @@ def resolve_space(space, archs: list, owner: str) -> ProductSpace:
                          f"architectures must all name one registered space. Got spaces "
                          f"{sorted(map(str, names))}.")
     return check_product_space(get_search_space(next(iter(names))), owner)
->>>>>>> main
 
 
 @register_predictor("space_gcn")
