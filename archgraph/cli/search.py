@@ -1,5 +1,6 @@
-"""``archgraph search predictor|iterative``: search a space with an evaluator.
+"""``archgraph search predictor|iterative|evolution``: search a space with an evaluator.
 
+``evolution``: mutation and crossover of the best architectures evaluated so far.
 ``predictor``: the neural-predictor search of Wen et al. (ECCV 2020): evaluate ``--n-train``
 random architectures, fit a predictor, evaluate its ``--k-top`` best. ``iterative``: the space-GCN
 search of Chen et al. (AAAI 2021) over subspaces and super-cells.
@@ -9,6 +10,7 @@ Example::
     archgraph search predictor --space nasbench201 --evaluator table --option noise_std=2 \\
         --model neural --n-train 100 --k-top 10
     archgraph search iterative --space macro --evaluator table --rounds 4 --max-flops 200M
+    archgraph search evolution --space macro --evaluator table --budget 100 --max-flops 100M
 """
 from __future__ import annotations
 
@@ -67,6 +69,18 @@ def add_parser(sub) -> None:
                    help="top architectures evaluated per round (the super-cell size)")
     i.add_argument("--max-flops", default=None, help="FLOPs budget, e.g. 200M")
     i.set_defaults(func=run_iterative)
+
+    e = add_command(ssub, "evolution", "evolutionary search (mutation and crossover of the "
+                    "best architectures so far)", __doc__.split("\n\n")[1])
+    _common(e)
+    e.add_argument("--population", type=int, default=20, help="architectures per generation")
+    e.add_argument("--budget", type=int, default=100, help="largest number of evaluations")
+    e.add_argument("--top-k", type=int, default=10, help="parents of each generation")
+    e.add_argument("--mutation-prob", type=float, default=0.1,
+                   help="probability of redrawing each layer of a mutated child")
+    e.add_argument("--max-flops", default=None, help="FLOPs budget, e.g. 200M")
+    e.add_argument("--max-params", default=None, help="parameter budget, e.g. 3.5M")
+    e.set_defaults(func=run_evolution)
 
 
 def make_evaluator(space, name: str, pairs: list[str], owner: str):
@@ -140,4 +154,23 @@ def run_iterative(args) -> int:
                            f"{r['best']:.2f}%, tau(holdout) {r['tau_holdout']:.3f}")
         for t, r in enumerate(rounds)}
     _report(args, space, result.arch, result.score, result.num_evaluations, extra)
+    return 0
+
+
+def run_evolution(args) -> int:
+    from archgraph.search import evolutionary_search
+
+    owner = "archgraph search evolution"
+    if args.param:
+        raise ValueError("The '--param' argument is not used by 'archgraph search evolution' "
+                         "(it evaluates with the evaluator only).")
+    space = resolve_space(args.space)
+    evaluator = make_evaluator(space, args.evaluator, args.option, owner)
+    bounds = {k: None if v is None else parse_count(v, f"--{k.replace('_', '-')}")
+              for k, v in (("max_flops", args.max_flops), ("max_params", args.max_params))}
+    result = evolutionary_search(space, evaluator, population=args.population,
+                                 budget=args.budget, top_k=args.top_k,
+                                 mutation_prob=args.mutation_prob, random_state=args.seed,
+                                 progress=progress_enabled(args), **bounds)
+    _report(args, space, result.arch, result.accuracy, result.num_evaluations, {})
     return 0
