@@ -14,6 +14,7 @@ The same as the commands ``archgraph dataset build``, ``archgraph predictor fit`
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 from archgraph.cli.common import (
@@ -48,7 +49,7 @@ def run(args) -> int:
     from archgraph.evaluators import get_evaluator
     from archgraph.lookup import LookupTable
     from archgraph.metrics import kendall_tau
-    from archgraph.predictors import SpaceGCNPredictor
+    from archgraph.predictors import PredictionRangeWarning, SpaceGCNPredictor
     from archgraph.spaces import get_search_space
 
     max_flops = parse_count(args.max_flops, "--max-flops")
@@ -68,8 +69,11 @@ def run(args) -> int:
 
     start = time.perf_counter()
     archs, y = read_predictor_dataset(data)
-    model = SpaceGCNPredictor(space, epochs=args.epochs, random_state=args.seed,
-                              verbose=progress).fit(archs, y)
+    with warnings.catch_warnings(record=True) as caught:  # reported below, in plain words
+        warnings.simplefilter("always", PredictionRangeWarning)
+        model = SpaceGCNPredictor(space, epochs=args.epochs, random_state=args.seed,
+                                  verbose=progress).fit(archs, y)
+    outside = [w for w in caught if issubclass(w.category, PredictionRangeWarning)]
     model.set_params(verbose=False)
     model.save(out / "space_gcn.safetensors")
     timings["fit_s"] = time.perf_counter() - start
@@ -95,6 +99,11 @@ def run(args) -> int:
           f"architectures: {tau:.3f}")
     print(f"3. lookup table of {len(table):,} rows -> {out / 'lookup.parquet'} "
           f"({timings['lookup_s']:.1f} s)")
+    if outside:
+        print(f"   note: predicted values rank architectures; "
+              f"{int(sum(~table.frame['accuracy'].between(y.min(), y.max())))} of them lie "
+              f"outside the labels' range [{y.min():.2f}, {y.max():.2f}] (extrapolation: "
+              f"'archgraph predictor fit --param clip=true' clips them)")
     show_frame(top, False, f"\ntop 5 under {human(max_flops)} FLOPs:", table.layers)
     show_frame(front, False, f"\nPareto front by FLOPs ({len(front)} rows):", table.layers)
     return 0

@@ -249,7 +249,7 @@ class SpaceGCNPredictor(BasePredictor):
                           f"{pred.max():.4g}): they rank architectures but are not values to "
                           f"trust{'; clipped to the range' if self.clip else ''}"
                           f"{'' if self.clip else ' (clip=True clips them to the range)'}.",
-                          PredictionRangeWarning, stacklevel=3)
+                          PredictionRangeWarning, stacklevel=4)  # the caller of fit
         return np.clip(pred, low, high) if self.clip else pred
 
     def _fitted_state(self) -> dict:
