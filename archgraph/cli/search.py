@@ -65,8 +65,13 @@ def add_parser(sub) -> None:
                    help="layers freed per round (at most half the layers)")
     i.add_argument("--m-samples", type=int, default=100,
                    help="architectures evaluated per round")
-    i.add_argument("--k-top", type=int, default=5,
-                   help="top architectures evaluated per round (the super-cell size)")
+    i.add_argument("--k-eval", type=int, default=100,
+                   help="the GCN's top architectures evaluated per round")
+    i.add_argument("--k-keep", type=int, default=6,
+                   help="best candidates kept as the next round's super-cell options")
+    i.add_argument("--selection", default="gcn_top",
+                   choices=("gcn_top", "all_evaluated", "sampled"),
+                   help="the round's candidates (see iterative_search)")
     i.add_argument("--max-flops", default=None, help="FLOPs budget, e.g. 200M")
     i.set_defaults(func=run_iterative)
 
@@ -140,11 +145,13 @@ def run_iterative(args) -> int:
     owner = "archgraph search iterative"
     space = resolve_space(args.space)
     evaluator = make_evaluator(space, args.evaluator, args.option, owner)
-    model = _predictor(args.model, args.param, owner, False)
+    model = None if args.selection == "sampled" else _predictor(args.model, args.param, owner,
+                                                                 False)
     max_flops = None if args.max_flops is None else parse_count(args.max_flops, "--max-flops")
     result = iterative_search(space, evaluator, model, rounds=args.rounds,
                               layers_per_round=args.layers_per_round,
-                              m_samples=args.m_samples, k_top=args.k_top, max_flops=max_flops,
+                              m_samples=args.m_samples, k_eval=args.k_eval,
+                              k_keep=args.k_keep, selection=args.selection, max_flops=max_flops,
                               random_state=args.seed, verbose=progress_enabled(args))
     rounds = [{"layers": list(r.layers), "subspace_size": len(r.subspace),
                "best": float(r.top_scores[0]), "tau_holdout": float(r.tau_holdout),

@@ -74,6 +74,6 @@ def test_search_commands(shared_data, monkeypatch, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["evaluations"] == 35 and len(out["arch"]) == 8
     assert main(["search", "iterative", *common, "--rounds", "2", "--m-samples", "30",
-                 "--param", "epochs=30"]) == 0
+                 "--k-eval", "10", "--param", "epochs=30"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert 1 <= len(out["rounds"]) <= 2
