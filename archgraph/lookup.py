@@ -436,7 +436,8 @@ class LookupTable:
                   for column, (argument, value) in bounds.items()]
         if min_accuracy is not None:
             min_accuracy = self._bound(min_accuracy, "min_accuracy")
-            top = float(np.max(self._accuracy())) if len(self) else 0.0
+            top = (float(self.frame["accuracy"].iloc[self.accuracy_order[0]])
+                   if len(self) else 0.0)  # the best row, from the order (no scan)
             if 0 < min_accuracy <= 1 < top:
                 raise ValueError(f"The 'min_accuracy' parameter of LookupTable.query is in the "
                                  f"units of the table's accuracy column, percent (up to "
