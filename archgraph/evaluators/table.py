@@ -136,6 +136,8 @@ class TableEvaluator:
                             f"architectures. Got {type(archs).__name__} instead.")
         rows = []
         for arch in archs:
+            if isinstance(arch, str):  # the space's string of an architecture
+                arch = self.space.from_str(arch)
             self.space.validate(arch)
             k = self.key(arch)
             if k not in self._rows:

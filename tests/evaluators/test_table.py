@@ -209,3 +209,10 @@ def test_nasbench101_isomorphic_cells_share_a_row(shared_data):
     with pytest.raises(ValueError, match=f"'{re.escape(ev.space.to_str(outside))}' \\(key "
                                          f"'{outside.module_hash}'\\) is not in the table"):
         ev.evaluate([outside])
+
+
+@pytest.mark.data
+def test_evaluate_takes_strings(shared_data):
+    ev = TableEvaluator.from_benchmark("macro", data_dir=shared_data)
+    arch = ev.space.from_str("00000120")
+    np.testing.assert_array_equal(ev.true_accuracy(["00000120"]), ev.true_accuracy([arch]))
