@@ -86,8 +86,11 @@ def run(args) -> int:
     timings["lookup_s"] = time.perf_counter() - start
     everything = list(space.enumerate())
     tau = kendall_tau(evaluator.true_accuracy(everything), model.predict(everything))
+    figure = _figure(out / "demo.png", evaluator.true_accuracy(everything),
+                     model.predict(everything), table, max_flops, top)
     summary = {"labelled": len(archs), "noise_std": args.noise_std, "kendall_tau_space": tau,
-               **{k: round(v, 2) for k, v in timings.items()}, "files": str(out)}
+               **{k: round(v, 2) for k, v in timings.items()}, "files": str(out),
+               "figure": figure}
     if args.json:
         print(json.dumps({**summary, "top": json.loads(top.to_json(orient="records")),
                           "pareto_rows": len(front)}))
@@ -106,4 +109,26 @@ def run(args) -> int:
               f"'archgraph predictor fit --param clip=true' clips them)")
     show_frame(top, False, f"\ntop 5 under {human(max_flops)} FLOPs:", table.layers)
     show_frame(front, False, f"\nPareto front by FLOPs ({len(front)} rows):", table.layers)
+    print(f"\nfigure: {figure}" if figure else "\n(no figure: pip install matplotlib)")
     return 0
+
+
+def _figure(path, truth, pred, table, max_flops, picks) -> str | None:
+    """Predicted vs true (tau in the title) and the Pareto front with the budget and the
+    picks, side by side; ``None`` without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    from archgraph import plot
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    plot.predicted_vs_true(truth, pred, ax=left, label="space GCN, all architectures")
+    plot.pareto_front(table, "flops", budget=max_flops, picks=picks, ax=right)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return str(path)
