@@ -135,7 +135,7 @@ def test_bad_flag_is_an_argparse_error(pipeline):
     assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
     for sub in (["predictor", "fit"], ["lookup", "query"], ["search", "iterative"], ["demo"]):
         text = _run([*sub, "--help"], data, d).stdout
-        assert "(default:" in text, sub
+        assert "(default:" in text and "(default: None)" not in text, sub
 
 
 def test_ctrl_c_says_how_to_resume(shared_data, tmp_path):
