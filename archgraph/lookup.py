@@ -398,6 +398,31 @@ class LookupTable:
             out.insert(0, "arch", [self.space.to_str(a) for a in self.space.decode(choices)])
         return out
 
+    def get(self, arch) -> dict:
+        """Every column of one architecture's row (predicted accuracy, costs, latency, ...),
+        as a dict with its ``arch`` string; ``arch`` is an architecture or its string.
+
+        Whole-space tables find the row by the space's index (no search); tables with an
+        ``arch`` column by that column. Raises ``ValueError`` if the table lacks it."""
+        space = self.space
+        if isinstance(arch, str) and space is not None:
+            arch = space.from_str(arch)
+        if "arch" in self.frame.columns:
+            key = arch if isinstance(arch, str) else (space.to_str(arch) if space is not None
+                                                      else str(arch))
+            rows = np.flatnonzero(self.frame["arch"].to_numpy() == key)
+            row = int(rows[0]) if rows.size else None
+        elif isinstance(space, ProductSpace) and len(self) == space.size:
+            row = int(space.index(arch))
+        else:
+            raise ValueError("LookupTable.get needs the table's space (LookupTable.load(path, "
+                             "space=...)) or an 'arch' column to find an architecture.")
+        if row is None:
+            raise ValueError(f"The architecture {arch if isinstance(arch, str) else key!r} is "
+                             f"not in this table ({len(self)} rows).")
+        out = self._result(np.array([row])).iloc[0].to_dict()
+        return {k: (v.item() if hasattr(v, "item") else v) for k, v in out.items()}
+
     # -- queries ---------------------------------------------------------------------------
     def query(self, max_flops: float | None = None, max_params: float | None = None,
               max_latency: float | None = None, min_accuracy: float | None = None,
@@ -437,7 +462,8 @@ class LookupTable:
                   for column, (argument, value) in bounds.items()]
         if min_accuracy is not None:
             min_accuracy = self._bound(min_accuracy, "min_accuracy")
-            top = float(np.max(self._accuracy())) if len(self) else 0.0
+            top = (float(self.frame["accuracy"].iloc[self.accuracy_order[0]])
+                   if len(self) else 0.0)  # the best row, from the order (no scan)
             if 0 < min_accuracy <= 1 < top:
                 raise ValueError(f"The 'min_accuracy' parameter of LookupTable.query is in the "
                                  f"units of the table's accuracy column, percent (up to "

@@ -572,3 +572,16 @@ def test_budgets_in_wrong_units_are_refused_or_explained(table):
     low = float(table.frame["flops"].min())
     with pytest.warns(EmptyQueryWarning, match="together .* 'flops' in"):
         assert table.query(max_flops=low, min_accuracy=88).empty
+
+
+def test_get_one_architecture(tmp_path, space, table):
+    arch = space.from_str("00000120")
+    row = table.get(arch)
+    assert row["arch"] == "00000120" and table.get("00000120") == row
+    i = space.index(arch)
+    assert row["accuracy"] == table.frame["accuracy"].iloc[i]
+    assert row["flops"] == space.flops(arch) and {"params", "latency"} <= set(row)
+    listed = LookupTable.from_predictions(space, [arch, space.from_str("00000000")], [1.0, 2.0])
+    assert LookupTable.load(listed.save(tmp_path / "l.csv")).get("00000000")["accuracy"] == 2.0
+    with pytest.raises(ValueError, match="'00000001' is not in this table"):
+        listed.get("00000001")

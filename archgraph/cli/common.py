@@ -12,8 +12,22 @@ import sys
 import yaml
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """``--help`` lists every option with its default; descriptions keep their line breaks."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` lists every optional option with its default ("not set" for ``None``);
+    required ones say so; descriptions keep their line breaks."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        if "default" in text:  # the help states it in its own words
+            return text
+        default = action.default
+        shown = ("not set" if default is None else "off" if default is False
+                 else "none" if default == [] else "%(default)s")
+        return f"{text} (default: {shown})"
 
 
 def add_command(sub, name: str, help: str, description: str | None = None):

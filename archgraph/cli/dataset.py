@@ -46,6 +46,8 @@ import sys
 
 import yaml
 
+from archgraph.cli.common import HelpFormatter, resolve_space
+
 #: exit status of a build refused because another process writes its output (EX_TEMPFAIL)
 EXIT_LOCKED = 75
 
@@ -55,18 +57,19 @@ def add_parser(sub) -> None:
                        description="Build predictor datasets (see 'archgraph dataset build -h').")
     dsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     b = dsub.add_parser("build", help="sample, evaluate and write a predictor dataset",
-                        description=__doc__.split("\n\n")[0])
-    b.add_argument("--space", required=True, help="registered search space (archgraph spaces)")
+                        description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
+    b.add_argument("--space", required=True,
+                   help="search space: registered name (archgraph spaces) or module:attr")
     b.add_argument("--evaluator", required=True,
                    help="registered evaluator (or plugin of the entry point group "
                         "'archgraph.evaluators'), e.g. table, supernet")
     b.add_argument("--n", type=int, required=True, help="number of architectures")
     b.add_argument("--out", required=True, help="output table, .parquet or .csv")
-    b.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    b.add_argument("--seed", type=int, default=0, help="sampling seed")
     b.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="option of the evaluator factory (repeatable)")
     b.add_argument("--chunk-size", type=int, default=32,
-                   help="architectures evaluated between two writes (default 32)")
+                   help="architectures evaluated between two writes")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.add_argument("--wait", action="store_true",
                    help="if another build writes --out, wait for it to finish and resume its "
@@ -94,9 +97,8 @@ def run(args) -> int:
     # imported here, so that 'archgraph --help' does not load torch
     from archgraph.datasets.predictor_dataset import build_predictor_dataset
     from archgraph.evaluators import EVALUATORS
-    from archgraph.spaces import get_search_space
 
-    space = get_search_space(args.space)
+    space = resolve_space(args.space)
     factory = EVALUATORS.get(args.evaluator, owner="archgraph dataset build", param="--evaluator")
     options = parse_options(args.option)
     try:

@@ -14,6 +14,7 @@ The same as the commands ``archgraph dataset build``, ``archgraph predictor fit`
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 from archgraph.cli.common import (
@@ -48,7 +49,7 @@ def run(args) -> int:
     from archgraph.evaluators import get_evaluator
     from archgraph.lookup import LookupTable
     from archgraph.metrics import kendall_tau
-    from archgraph.predictors import SpaceGCNPredictor
+    from archgraph.predictors import PredictionRangeWarning, SpaceGCNPredictor
     from archgraph.spaces import get_search_space
 
     max_flops = parse_count(args.max_flops, "--max-flops")
@@ -68,8 +69,11 @@ def run(args) -> int:
 
     start = time.perf_counter()
     archs, y = read_predictor_dataset(data)
-    model = SpaceGCNPredictor(space, epochs=args.epochs, random_state=args.seed,
-                              verbose=progress).fit(archs, y)
+    with warnings.catch_warnings(record=True) as caught:  # reported below, in plain words
+        warnings.simplefilter("always", PredictionRangeWarning)
+        model = SpaceGCNPredictor(space, epochs=args.epochs, random_state=args.seed,
+                                  verbose=progress).fit(archs, y)
+    outside = [w for w in caught if issubclass(w.category, PredictionRangeWarning)]
     model.set_params(verbose=False)
     model.save(out / "space_gcn.safetensors")
     timings["fit_s"] = time.perf_counter() - start
@@ -82,8 +86,11 @@ def run(args) -> int:
     timings["lookup_s"] = time.perf_counter() - start
     everything = list(space.enumerate())
     tau = kendall_tau(evaluator.true_accuracy(everything), model.predict(everything))
+    figure = _figure(out / "demo.png", evaluator.true_accuracy(everything),
+                     model.predict(everything), table, max_flops, top)
     summary = {"labelled": len(archs), "noise_std": args.noise_std, "kendall_tau_space": tau,
-               **{k: round(v, 2) for k, v in timings.items()}, "files": str(out)}
+               **{k: round(v, 2) for k, v in timings.items()}, "files": str(out),
+               "figure": figure}
     if args.json:
         print(json.dumps({**summary, "top": json.loads(top.to_json(orient="records")),
                           "pareto_rows": len(front)}))
@@ -95,6 +102,33 @@ def run(args) -> int:
           f"architectures: {tau:.3f}")
     print(f"3. lookup table of {len(table):,} rows -> {out / 'lookup.parquet'} "
           f"({timings['lookup_s']:.1f} s)")
+    if outside:
+        print(f"   note: predicted values rank architectures; "
+              f"{int(sum(~table.frame['accuracy'].between(y.min(), y.max())))} of them lie "
+              f"outside the labels' range [{y.min():.2f}, {y.max():.2f}] (extrapolation: "
+              f"'archgraph predictor fit --param clip=true' clips them)")
     show_frame(top, False, f"\ntop 5 under {human(max_flops)} FLOPs:", table.layers)
     show_frame(front, False, f"\nPareto front by FLOPs ({len(front)} rows):", table.layers)
+    print(f"\nfigure: {figure}" if figure else "\n(no figure: pip install matplotlib)")
     return 0
+
+
+def _figure(path, truth, pred, table, max_flops, picks) -> str | None:
+    """Predicted vs true (tau in the title) and the Pareto front with the budget and the
+    picks, side by side; ``None`` without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    from archgraph import plot
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    plot.predicted_vs_true(truth, pred, ax=left, label="space GCN, all architectures")
+    plot.pareto_front(table, "flops", budget=max_flops, picks=picks, ax=right)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return str(path)

@@ -58,6 +58,8 @@ def add_parser(sub) -> None:
     q.add_argument("--max-latency", default=None, help="latency budget, e.g. 80ms")
     q.add_argument("--min-accuracy", default=None, help="accuracy floor in percent, e.g. 93")
     q.add_argument("--top-k", type=int, default=10, help="rows to return")
+    q.add_argument("--space", default=None, help="search space (registered name or "
+                   "module:attr) of a table whose space is not registered (for arch strings)")
     add_json(q)
     q.set_defaults(func=run_query)
 
@@ -68,6 +70,8 @@ def add_parser(sub) -> None:
                    help="soft Pareto front of width J (J=1 is the strict front)")
     f.add_argument("--max-cost", default=None,
                    help="drop front rows above this cost (K/M/G suffixes)")
+    f.add_argument("--space", default=None, help="search space (registered name or "
+                   "module:attr) of a table whose space is not registered (for arch strings)")
     add_json(f)
     f.set_defaults(func=run_pareto)
 
@@ -119,10 +123,10 @@ def run_build(args) -> int:
     return 0
 
 
-def _load(path):
+def _load(path, space_text):
     from archgraph.lookup import LookupTable
 
-    return LookupTable.load(path)
+    return LookupTable.load(path, space=resolve_space(space_text) if space_text else None)
 
 
 def run_query(args) -> int:
@@ -139,7 +143,7 @@ def run_query(args) -> int:
         kwargs["min_accuracy"] = parse_percent(args.min_accuracy, "--min-accuracy")
     if args.top_k < 1:
         raise ValueError(f"The '--top-k' argument must be >= 1. Got {args.top_k}.")
-    table = _load(args.table)
+    table = _load(args.table, args.space)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EmptyQueryWarning)
         result = table.query(top_k=args.top_k, **kwargs)
@@ -153,7 +157,7 @@ def run_query(args) -> int:
 
 
 def run_pareto(args) -> int:
-    table = _load(args.table)
+    table = _load(args.table, args.space)
     if args.soft is not None:
         front = table.soft_pareto(args.soft, cost=args.cost)
     else:

@@ -1,5 +1,6 @@
-"""``archgraph search predictor|iterative``: search a space with an evaluator.
+"""``archgraph search predictor|iterative|evolution``: search a space with an evaluator.
 
+``evolution``: mutation and crossover of the best architectures evaluated so far.
 ``predictor``: the neural-predictor search of Wen et al. (ECCV 2020): evaluate ``--n-train``
 random architectures, fit a predictor, evaluate its ``--k-top`` best. ``iterative``: the space-GCN
 search of Chen et al. (AAAI 2021) over subspaces and super-cells.
@@ -9,6 +10,7 @@ Example::
     archgraph search predictor --space nasbench201 --evaluator table --option noise_std=2 \\
         --model neural --n-train 100 --k-top 10
     archgraph search iterative --space macro --evaluator table --rounds 4 --max-flops 200M
+    archgraph search evolution --space macro --evaluator table --budget 100 --max-flops 100M
 """
 from __future__ import annotations
 
@@ -63,10 +65,27 @@ def add_parser(sub) -> None:
                    help="layers freed per round (at most half the layers)")
     i.add_argument("--m-samples", type=int, default=100,
                    help="architectures evaluated per round")
-    i.add_argument("--k-top", type=int, default=5,
-                   help="top architectures evaluated per round (the super-cell size)")
+    i.add_argument("--k-eval", type=int, default=100,
+                   help="the GCN's top architectures evaluated per round")
+    i.add_argument("--k-keep", type=int, default=6,
+                   help="best candidates kept as the next round's super-cell options")
+    i.add_argument("--selection", default="gcn_top",
+                   choices=("gcn_top", "all_evaluated", "sampled"),
+                   help="the round's candidates (see iterative_search)")
     i.add_argument("--max-flops", default=None, help="FLOPs budget, e.g. 200M")
     i.set_defaults(func=run_iterative)
+
+    e = add_command(ssub, "evolution", "evolutionary search (mutation and crossover of the "
+                    "best architectures so far)", __doc__.split("\n\n")[1])
+    _common(e)
+    e.add_argument("--population", type=int, default=20, help="architectures per generation")
+    e.add_argument("--budget", type=int, default=100, help="largest number of evaluations")
+    e.add_argument("--top-k", type=int, default=10, help="parents of each generation")
+    e.add_argument("--mutation-prob", type=float, default=0.1,
+                   help="probability of redrawing each layer of a mutated child")
+    e.add_argument("--max-flops", default=None, help="FLOPs budget, e.g. 200M")
+    e.add_argument("--max-params", default=None, help="parameter budget, e.g. 3.5M")
+    e.set_defaults(func=run_evolution)
 
 
 def make_evaluator(space, name: str, pairs: list[str], owner: str):
@@ -126,11 +145,13 @@ def run_iterative(args) -> int:
     owner = "archgraph search iterative"
     space = resolve_space(args.space)
     evaluator = make_evaluator(space, args.evaluator, args.option, owner)
-    model = _predictor(args.model, args.param, owner, False)
+    model = None if args.selection == "sampled" else _predictor(args.model, args.param, owner,
+                                                                 False)
     max_flops = None if args.max_flops is None else parse_count(args.max_flops, "--max-flops")
     result = iterative_search(space, evaluator, model, rounds=args.rounds,
                               layers_per_round=args.layers_per_round,
-                              m_samples=args.m_samples, k_top=args.k_top, max_flops=max_flops,
+                              m_samples=args.m_samples, k_eval=args.k_eval,
+                              k_keep=args.k_keep, selection=args.selection, max_flops=max_flops,
                               random_state=args.seed, verbose=progress_enabled(args))
     rounds = [{"layers": list(r.layers), "subspace_size": len(r.subspace),
                "best": float(r.top_scores[0]), "tau_holdout": float(r.tau_holdout),
@@ -140,4 +161,23 @@ def run_iterative(args) -> int:
                            f"{r['best']:.2f}%, tau(holdout) {r['tau_holdout']:.3f}")
         for t, r in enumerate(rounds)}
     _report(args, space, result.arch, result.score, result.num_evaluations, extra)
+    return 0
+
+
+def run_evolution(args) -> int:
+    from archgraph.search import evolutionary_search
+
+    owner = "archgraph search evolution"
+    if args.param:
+        raise ValueError("The '--param' argument is not used by 'archgraph search evolution' "
+                         "(it evaluates with the evaluator only).")
+    space = resolve_space(args.space)
+    evaluator = make_evaluator(space, args.evaluator, args.option, owner)
+    bounds = {k: None if v is None else parse_count(v, f"--{k.replace('_', '-')}")
+              for k, v in (("max_flops", args.max_flops), ("max_params", args.max_params))}
+    result = evolutionary_search(space, evaluator, population=args.population,
+                                 budget=args.budget, top_k=args.top_k,
+                                 mutation_prob=args.mutation_prob, random_state=args.seed,
+                                 progress=progress_enabled(args), **bounds)
+    _report(args, space, result.arch, result.accuracy, result.num_evaluations, {})
     return 0

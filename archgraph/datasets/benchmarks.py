@@ -125,6 +125,10 @@ class Benchmark:
         target: default target column (accuracy, higher is better).
         key_column: column identifying a row's architecture.
         key: method of the space mapping an architecture to its ``key_column`` value.
+        metrics: the columns that may be targets (accuracies); others (row index, costs,
+            training times) may not.
+        percent_scale: factor bringing the metrics to percent (100 for tables of fractions,
+            NAS-Bench-101's).
     """
 
     name: str
@@ -132,6 +136,8 @@ class Benchmark:
     target: str
     key_column: str = "arch"
     key: str = "to_str"
+    metrics: tuple[str, ...] = ()
+    percent_scale: float = 1.0
 
     def load(self, data_dir=None) -> pd.DataFrame:
         """The table, read from ``data_dir`` (default :func:`shared_data_dir`)."""
@@ -140,8 +146,16 @@ class Benchmark:
 
 #: the shipped benchmark tables by name
 BENCHMARKS = Registry("benchmark")
-for _bench in (Benchmark("nasbench201", load_nasbench201, "cifar10_test_200"),
-               # NB101 cells are matched by the official (isomorphism-invariant) module hash
-               Benchmark("nasbench101", load_nasbench101, "valid_acc_108", "hash", "hash"),
-               Benchmark("macro", load_macro, "mean_acc")):
+_NB201_METRICS = tuple(f"{d}_{s}_{e}" for d in ("cifar10", "cifar100", "imagenet16")
+                       for s, e in (("test", 200), ("valid", 12), ("test", 12)))
+for _bench in (Benchmark("nasbench201", load_nasbench201, "cifar10_test_200",
+                         metrics=_NB201_METRICS),
+               # NB101 cells are matched by the official (isomorphism-invariant) module hash;
+               # its accuracies are fractions, read in percent like every other table
+               Benchmark("nasbench101", load_nasbench101, "valid_acc_108", "hash", "hash",
+                         metrics=tuple(f"valid_acc_{e}" for e in (4, 12, 36, 108)),
+                         percent_scale=100.0),
+               Benchmark("macro", load_macro, "mean_acc",
+                         metrics=("mean_acc", "test_acc_seed0", "test_acc_seed1",
+                                  "test_acc_seed2"))):
     BENCHMARKS.register(_bench.name)(_bench)

@@ -196,7 +196,9 @@ class _Job:
                              f"Got {str(path)!r} instead.")
         job.space, job.owner = space, owner
         job.described = _describe(evaluator)
-        job.archs = space.sample(job.n, job.random_state)
+        sampler = getattr(evaluator, "sample", None)  # a table samples only rows it scores
+        job.archs = (sampler(job.n, job.random_state) if callable(sampler)
+                     else space.sample(job.n, job.random_state))
         job.keys = [space.to_str(a) for a in job.archs]
         return job
 

@@ -87,7 +87,7 @@ class TableEvaluator:
 
         Args:
             name: ``"nasbench201"`` (target default ``cifar10_test_200``, %),
-                ``"nasbench101"`` (``valid_acc_108``, fraction; only its 1,000 tabulated
+                ``"nasbench101"`` (``valid_acc_108``, read in percent; only its 1,000 tabulated
                 cells) or ``"macro"`` (``mean_acc``, %).
             target: another column of the table (see ``archgraph.datasets.benchmarks``).
             data_dir: folder of the tables; default ``shared_data_dir()``.
@@ -95,8 +95,40 @@ class TableEvaluator:
         bench = BENCHMARKS.get(name, owner="TableEvaluator.from_benchmark")
         space = get_search_space(name)
         key = None if bench.key == "to_str" else getattr(space, bench.key)
-        return cls(space, bench.load(data_dir), bench.key_column, target or bench.target,
-                   noise_std=noise_std, noise=noise, key=key, random_state=random_state)
+        target = bench.target if target is None else target
+        if bench.metrics and target not in bench.metrics:
+            raise ValueError(f"The 'target' option of the table evaluator must name a metric "
+                             f"column of the {name} table: {', '.join(map(repr, bench.metrics))}."
+                             f" Got {target!r} instead.")
+        table = bench.load(data_dir)
+        if bench.percent_scale != 1.0:  # fractions -> percent, like every other table
+            table = table.assign(**{m: table[m] * bench.percent_scale for m in bench.metrics
+                                    if m in table.columns})
+        return cls(space, table, bench.key_column, target, noise_std=noise_std, noise=noise,
+                   key=key, random_state=random_state)
+
+    def sample(self, n: int, rng=None) -> list:
+        """``n`` distinct architectures the table can score, drawn with ``rng``: the space's
+        own :meth:`sample` when the table covers the whole space (so datasets equal those of
+        any other evaluator), else a random subset of the table's rows (NAS-Bench-101: 1,000
+        tabulated cells of 423k; ``n`` up to the table's size). For one seed, the sample of
+        ``n`` is a prefix of the sample of any larger ``n``."""
+        try:
+            whole = len(self.space) == len(self.table)
+        except (NotImplementedError, TypeError):
+            whole = False
+        if whole:
+            return self.space.sample(n, rng)
+        rows = np.flatnonzero(~np.isnan(self._values))  # rows with a target
+        if not 1 <= n <= len(rows):
+            raise ValueError(f"The 'n' parameter must be in [1, {len(rows)}] for the table "
+                             f"evaluator of {self.space.name!r}: its table scores "
+                             f"{len(rows)} architectures. Got {n} instead.")
+        pick = rows[check_random_state(rng).permutation(len(rows))[:n]]
+        column = "arch" if "arch" in self.table.columns else self.arch_column
+        values = self.table[column].iloc[pick]
+        return [self.space.from_str(v) if isinstance(v, str) else self.space.validate(v)
+                for v in values]
 
     def _positions(self, archs: Sequence) -> np.ndarray:
         if isinstance(archs, (str, bytes)) or not isinstance(archs, Iterable):
@@ -104,6 +136,8 @@ class TableEvaluator:
                             f"architectures. Got {type(archs).__name__} instead.")
         rows = []
         for arch in archs:
+            if isinstance(arch, str):  # the space's string of an architecture
+                arch = self.space.from_str(arch)
             self.space.validate(arch)
             k = self.key(arch)
             if k not in self._rows:

@@ -17,12 +17,11 @@ from archgraph.predictors.registry import (
     register_predictor,
 )
 from archgraph.predictors.serialization import load
-from archgraph.predictors.space_gcn import SpaceGCNPredictor
+from archgraph.predictors.space_gcn import PredictionRangeWarning, SpaceGCNPredictor
 from archgraph.predictors.tuning import TuningResult, tune_predictor
 from archgraph.predictors.two_stage import TwoStagePredictor
 
 __all__ = ["ArchEstimator", "BasePredictor", "CorrectSmoothPredictor", "NeuralClassifier",
-           "NeuralPredictor", "PREDICTORS",
-           "RandomForestPredictor", "RidgePredictor", "SpaceGCNPredictor", "TuningResult",
-           "TwoStagePredictor", "get_predictor", "list_predictors", "load", "register_predictor",
-           "tune_predictor"]
+           "NeuralPredictor", "PREDICTORS", "PredictionRangeWarning", "RandomForestPredictor",
+           "RidgePredictor", "SpaceGCNPredictor", "TuningResult", "TwoStagePredictor",
+           "get_predictor", "list_predictors", "load", "register_predictor", "tune_predictor"]

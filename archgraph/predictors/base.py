@@ -85,6 +85,8 @@ class ArchEstimator(BaseEstimator):
         if not archs:
             raise ValueError(f"The '{name}' argument of {owner} must hold at least one "
                              f"architecture. Got an empty sequence.")
+        if any(isinstance(a, str) for a in archs):  # the space's strings, as str(arch) gives
+            archs = [self.space.from_str(a) if isinstance(a, str) else a for a in archs]
         if isinstance(self.space, ProductSpace):
             self.space.encode(archs)  # vectorized-friendly validation of every arch
         else:

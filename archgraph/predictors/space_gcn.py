@@ -11,6 +11,7 @@ ICLR 2017) shares information between neighbours, so its predictions average
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -46,6 +47,10 @@ from archgraph.predictors.registry import register_predictor
 from archgraph.spaces import ProductSpace, get_search_space
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_random_state
+
+
+class PredictionRangeWarning(UserWarning):
+    """Predictions far outside the range of the targets a predictor was fitted on."""
 
 
 def resolve_space(space, archs: list, owner: str) -> ProductSpace:
@@ -90,6 +95,10 @@ class SpaceGCNPredictor(BasePredictor):
         max_memory_gb: memory budget checked before allocating the graph and activations;
             ``None`` = 90% of the available memory.
         verbose: show a progress bar over epochs.
+        clip: clip the predictions to the range of the labelled targets. Either way, a fit
+            whose predictions leave that range by more than 1% of its width warns
+            (:class:`PredictionRangeWarning`): the GCN extrapolates, and such values are
+            ranking scores rather than accuracies to trust.
 
     Attributes:
         space_: the fitted space.
@@ -108,7 +117,7 @@ class SpaceGCNPredictor(BasePredictor):
         "features": [StrOptions(set(FEATURES))], "similarity": ["array-like", None],
         "graph": [StrOptions({"implicit", "materialized"})], "device": [str, torch.device],
         "random_state": RANDOM_STATE, "max_memory_gb": [*POSITIVE_FLOAT, None],
-        "verbose": ["verbose"],
+        "verbose": ["verbose"], "clip": ["boolean"],
     }
 
     def __init__(self, space=None, *, hidden_channels: int = 32, num_layers: int = 2,
@@ -116,8 +125,9 @@ class SpaceGCNPredictor(BasePredictor):
                  lr: float = 0.01, weight_decay: float = 5e-4, dropout: float = 0.0,
                  features: str = "gray", similarity=None, graph: str = "implicit",
                  device="cpu", random_state=None, max_memory_gb: float | None = None,
-                 verbose: bool = False):
+                 verbose: bool = False, clip: bool = False):
         self.space = space
+        self.clip = clip
         self.hidden_channels = hidden_channels
         self.num_layers = num_layers
         self.epochs = epochs
@@ -203,7 +213,7 @@ class SpaceGCNPredictor(BasePredictor):
             model.eval()
             with torch.no_grad():
                 pred = model(ax, adj, x_propagated=True)  # [N]
-        self.predictions_ = pred.cpu().double().numpy() * std + mean
+        self.predictions_ = self._check_range(pred.cpu().double().numpy() * std + mean, y)
         self.model_ = model
         self.space_ = space
         self.graph_ = graph
@@ -225,6 +235,22 @@ class SpaceGCNPredictor(BasePredictor):
         else:
             idx = fitted.indices(space.decode(choices))
         return self.predictions_[idx].astype(np.float64)
+
+    def _check_range(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Warn when predictions leave the labels' range by more than 1% of its width;
+        clip them to it if ``clip``."""
+        low, high = float(y.min()), float(y.max())
+        margin = 0.01 * (high - low)
+        far = (pred < low - margin) | (pred > high + margin)
+        if far.any():
+            warnings.warn(f"{far.sum()} of {len(pred)} predictions of {type(self).__name__} "
+                          f"lie outside the labelled targets' range [{low:.4g}, {high:.4g}] by "
+                          f"more than 1% of its width (from {pred.min():.4g} to "
+                          f"{pred.max():.4g}): they rank architectures but are not values to "
+                          f"trust{'; clipped to the range' if self.clip else ''}"
+                          f"{'' if self.clip else ' (clip=True clips them to the range)'}.",
+                          PredictionRangeWarning, stacklevel=4)  # the caller of fit
+        return np.clip(pred, low, high) if self.clip else pred
 
     def _fitted_state(self) -> dict:
         state = super()._fitted_state()

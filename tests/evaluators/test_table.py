@@ -136,8 +136,34 @@ def test_from_benchmark_macro(shared_data):
     archs = [space.from_str("00000000"), space.from_str("22222222")]
     acc = ev.evaluate(archs)
     assert 40 < acc[0] < 50 and acc[1] > 85
-    flops = TableEvaluator.from_benchmark("macro", target="flops", data_dir=shared_data)
-    assert flops.evaluate(archs[:1])[0] == 7713280
+    seed0 = TableEvaluator.from_benchmark("macro", target="test_acc_seed0", data_dir=shared_data)
+    assert seed0.evaluate(archs[:1])[0] == pytest.approx(45.32)  # the table's value, 2 decimals
+    for column in ("flops", "params", "std", "arch"):  # only accuracies are targets
+        with pytest.raises(ValueError, match=f"'target' option of the table evaluator must "
+                                             f"name a metric column of the macro table: "
+                                             f"'mean_acc', .* Got '{column}' instead"):
+            TableEvaluator.from_benchmark("macro", target=column, data_dir=shared_data)
+
+
+@pytest.mark.data
+def test_nasbench201_index_is_not_a_target(shared_data):
+    with pytest.raises(ValueError, match="metric column of the nasbench201 table: "
+                                         "'cifar10_test_200'.* Got 'index' instead"):
+        TableEvaluator.from_benchmark("nasbench201", target="index", data_dir=shared_data)
+
+
+@pytest.mark.data
+def test_nasbench101_in_percent_and_sampled_from_its_rows(shared_data):
+    ev = TableEvaluator.from_benchmark("nasbench101", data_dir=shared_data)
+    archs = ev.sample(300, rng=0)
+    acc = ev.evaluate(archs)
+    assert len(set(archs)) == 300 and acc.min() > 5 and acc.max() <= 100  # percent
+    assert ev.sample(100, rng=0) == archs[:100]  # nested: resuming with a larger n extends
+    with pytest.raises(ValueError, match=r"'n' parameter must be in \[1, 1000\] for the table "
+                                         r"evaluator of 'nasbench101'.*Got 1001"):
+        ev.sample(1001, rng=0)
+    nb201 = TableEvaluator.from_benchmark("nasbench201", data_dir=shared_data)
+    assert nb201.sample(5, rng=3) == nb201.space.sample(5, 3)  # whole space: the space's sample
 
 
 @pytest.mark.data
@@ -183,3 +209,10 @@ def test_nasbench101_isomorphic_cells_share_a_row(shared_data):
     with pytest.raises(ValueError, match=f"'{re.escape(ev.space.to_str(outside))}' \\(key "
                                          f"'{outside.module_hash}'\\) is not in the table"):
         ev.evaluate([outside])
+
+
+@pytest.mark.data
+def test_evaluate_takes_strings(shared_data):
+    ev = TableEvaluator.from_benchmark("macro", data_dir=shared_data)
+    arch = ev.space.from_str("00000120")
+    np.testing.assert_array_equal(ev.true_accuracy(["00000120"]), ev.true_accuracy([arch]))

@@ -39,6 +39,8 @@ EXEMPT = {"space": "fixed by the data",
           "verbose": "progress display only",
           "graph": "two forms of the same space graph, same numbers",
           "max_memory_gb": "a resource check only",
+          "clip": "acts only on predictions outside the labels' range "
+                  "(tests/predictors/test_space_gcn_range.py)",
           "correction_alphas": "the contract data are additive and noise-free, so the base "
                                "ridge leaves no residual to correct (test_correct_smooth.py)",
           "correction_scales": "as correction_alphas",

@@ -213,3 +213,13 @@ def test_unregistered_space_needs_the_space(tmp_path):
         load(path)
     np.testing.assert_array_equal(load(path, space=space).predict(archs),
                                   RidgePredictor(space).fit(archs, y).predict(archs))
+
+
+def test_archs_as_strings(data):
+    space, archs, y, test = data
+    strings = [space.to_str(a) for a in archs]
+    by_str = RidgePredictor(space).fit(strings, y)
+    np.testing.assert_array_equal(by_str.predict([space.to_str(a) for a in test]),
+                                  RidgePredictor(space).fit(archs, y).predict(test))
+    with pytest.raises(ValueError, match="architecture string of the 'macro' space"):
+        by_str.predict(["0000000x"])
