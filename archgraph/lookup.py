@@ -655,7 +655,10 @@ class LookupTable:
         try:
             if fmt == "parquet":
                 pa, pq = _pyarrow()
-                table = pq.read_table(path)
+                # one open file: by path, pyarrow sizes and opens the file separately, so a
+                # concurrent atomic rewrite (a new inode) in between reads as a truncated file
+                with open(path, "rb") as fh:
+                    table = pq.read_table(fh)
                 raw = (table.schema.metadata or {}).get(b"archgraph")
                 meta = json.loads(raw) if raw else None
                 frame = table.to_pandas()

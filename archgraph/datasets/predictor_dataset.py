@@ -67,7 +67,10 @@ def read_table(path) -> pd.DataFrame:
         else:
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
+            # one open file: by path, pyarrow sizes and opens the file separately, so a
+            # concurrent atomic rewrite (a new inode) in between reads as a truncated file
+            with open(path, "rb") as fh:
+                table = pq.read_table(fh)
             frame = table.to_pandas()
     if path.suffix == ".csv":
         if headed:  # the header line was there: its checksum is required
