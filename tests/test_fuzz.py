@@ -231,6 +231,7 @@ ARCHS = SPACE.sample(12, rng=0)
 TARGETS = st.one_of(st.floats(allow_nan=False, allow_infinity=False),
                     st.integers(-10 ** 400, 10 ** 400), st.sampled_from([1e30, -1e30, 1e-320]))
 FAST = {"ridge": {}, "random_forest": dict(n_estimators=5, random_state=0),
+        "correct_smooth": dict(random_state=0),
         "neural": dict(hidden_channels=8, fc_channels=(8,), epochs=2, batch_size=16,
                        random_state=0)}
 

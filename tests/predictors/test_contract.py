@@ -41,16 +41,15 @@ EXEMPT = {"space": "fixed by the data",
           "max_memory_gb": "a resource check only",
           "clip": "acts only on predictions outside the labels' range "
                   "(tests/predictors/test_space_gcn_range.py)",
-          "correction_alphas": "the contract data are additive and noise-free, so the base "
-                               "ridge leaves no residual to correct (test_correct_smooth.py)",
-          "correction_scales": "as correction_alphas",
-
           "classifier": "an estimator: its own parameters are checked one by one",
           "regressor": "an estimator: its own parameters are checked one by one",
           "classifier__random_state": "replaced by the cascade's random_state",
           "regressor__random_state": "replaced by the cascade's random_state"}
 #: as ``EXEMPT``, for one predictor only
 EXEMPT_FOR = {"correct_smooth": {
+    "correction_alphas": "the contract data are additive and noise-free, so the base ridge "
+                         "leaves no residual to correct (test_correct_smooth.py)",
+    "correction_scales": "as correction_alphas",
     "cv": "other folds may pick the same grid point, hence the same model "
           "(test_correct_smooth.py checks that the folds change the scores)",
     "random_state": "seeds the folds only: as cv",
