@@ -40,6 +40,7 @@ from archgraph.utils.io import (
     bytes_digest,
     check_digest,
     frame_digest,
+    read_errors,
 )
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_bound, check_finite, check_int
@@ -666,8 +667,7 @@ class LookupTable:
                 meta = (json.loads(first[len(_CSV_HEADER):])
                         if first.startswith(_CSV_HEADER) else None)
                 actual = bytes_digest(body.encode("utf-8"))
-        # JSON, thrift, Arrow, text; a damaged pandas schema: TypeError (unknown dtype), KeyError
-        except (ValueError, TypeError, KeyError, OSError) as exc:
+        except read_errors() as exc:  # JSON, thrift, Arrow, text, a damaged pandas schema
             text = str(exc).strip().splitlines()
             raise ValueError(f"Lookup table {str(path)!r} is unreadable (corrupted or not a "
                              f"{fmt} file): {type(exc).__name__}: {text[0] if text else ''}"

@@ -16,10 +16,10 @@ For each M, M random cells are labelled with ``z``. Compared, against ``z_true``
   pairs chosen by leave-one-out error);
 * ``gcn``: :class:`~archgraph.predictors.SpaceGCNPredictor` (Chen et al.'s Kipf GCN);
 * ``cs``: :class:`~archgraph.predictors.CorrectSmoothPredictor` with its defaults (amounts of
-  correction and smoothing by 5-fold CV on the labels inside ``fit``); a labelled cell
-  predicts its label;
-* ``cs oof``: the same fit, a labelled cell predicting its out-of-fold value instead
-  (``labelled="out_of_fold"``; identical to ``cs`` on unlabelled cells).
+  correction and smoothing by 5-fold CV on the labels inside ``fit``; a labelled cell
+  predicts its out-of-fold value);
+* ``cs label``: the same fit, a labelled cell predicting its label (``labelled="label"``;
+  identical to ``cs`` on unlabelled cells).
 
 Fitted models are scored twice: over all 15,625 cells ("all") and over the M labelled cells
 ("lab.", the same cells as ``raw``: denoised vs. raw label of the same architecture).
@@ -68,7 +68,7 @@ def scores(truth: np.ndarray, pred: np.ndarray) -> dict:
                 p10=precision_at_k(truth, pred, 0.1))
 
 
-METHODS = ("raw", "ridge", "ridge+pairs", "gcn", "cs", "cs oof")
+METHODS = ("raw", "ridge", "ridge+pairs", "gcn", "cs", "cs label")
 
 
 def run(space, z_true, z, m, seed, methods=METHODS) -> list[dict]:
@@ -100,9 +100,10 @@ def run(space, z_true, z, m, seed, methods=METHODS) -> list[dict]:
                   base_alpha=cs.base_alpha_)
     rows.append(dict(method="cs", all=scores(z_true, pc), lab=scores(z_true[lab], pc[lab]),
                      fit_s=fit_s, chosen=chosen))
-    po = pc.copy()
-    po[cs.labelled_nodes_] = cs.out_of_fold_
-    rows.append(dict(method="cs oof", all=scores(z_true, po), lab=scores(z_true[lab], po[lab])))
+    pl = pc.copy()  # labelled="label": the same fit, labelled cells predicting their label
+    pl[cs.labelled_nodes_] = cs.labels_
+    rows.append(dict(method="cs label", all=scores(z_true, pl),
+                     lab=scores(z_true[lab], pl[lab])))
     for r in rows:
         r.update(m=m, seed=seed)
     return rows
@@ -190,7 +191,7 @@ def _plot(results: dict, ms: list[int], methods, path: Path) -> None:
     for ax, (source, rows) in zip(axes[0], results.items()):
         for method, part, style in (("raw", "lab", "k--"), ("ridge", "all", "b-"),
                                     ("ridge+pairs", "all", "c-"), ("gcn", "all", "r-"),
-                                    ("cs", "all", "g-"), ("cs oof", "lab", "g:")):
+                                    ("cs", "all", "g-"), ("cs", "lab", "g:")):
             if method not in methods:
                 continue
             med = [np.median([r[part]["tau"] for r in rows

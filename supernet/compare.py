@@ -162,12 +162,21 @@ def load_groundtruth(path=None) -> GroundTruth:
         raise FileNotFoundError(f"Ground truth {str(path)!r} or its sidecar "
                                 f"{str(path.with_suffix('.json'))!r} does not exist; build it with "
                                 f"bench/build_digits5v2_groundtruth.py.")
-    meta = json.loads(path.with_suffix(".json").read_text())
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"{str(path.with_suffix('.json'))!r} is not a JSON file (corrupted?): "
+                         f"{type(exc).__name__}: {exc}") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("space"), str):
         raise ValueError(f"{str(path.with_suffix('.json'))!r}: expected a JSON object with a "
                          f"'space' name.")
     space = get_search_space(meta["space"])
-    table = pd.read_csv(path, dtype={"arch": str})  # "00120" is a string, not 120
+    try:
+        table = pd.read_csv(path, dtype={"arch": str})  # "00120" is a string, not 120
+    except ValueError as exc:  # not text, not CSV, empty
+        first = str(exc).strip().splitlines()
+        raise ValueError(f"{str(path)!r} is not a CSV table (corrupted?): {type(exc).__name__}: "
+                         f"{first[0] if first else ''}") from None
     cols = sorted(c for c in table.columns if c.startswith("acc_seed"))
     missing = [c for c in ("arch", "flops") if c not in table.columns]
     if missing or len(cols) < 2:

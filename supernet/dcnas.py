@@ -71,7 +71,8 @@ plain single-path training over the pool.
 The training state (weights, meta networks, pool and assignments: parameters and buffers of the
 module; optimizer, schedule, data order and path RNG) is checkpointed after every epoch with
 :mod:`supernet.checkpoint` (SHA-256 checked, ``weights_only`` loading), and a resumed run ends
-with the weights of an uninterrupted one.
+with the weights of an uninterrupted one; :meth:`DCNASSupernet.from_checkpoint` rebuilds the
+trained supernet from such a file.
 """
 from __future__ import annotations
 
@@ -92,7 +93,12 @@ from tqdm.auto import tqdm
 from archgraph.spaces import ChainSpace, ChoiceArch
 from archgraph.utils.validation import check_int, check_positive, check_random_state
 from supernet.chain_supernet import ChainSupernet
-from supernet.checkpoint import resume_checkpoint, save_checkpoint, training_fingerprint
+from supernet.checkpoint import (
+    load_checkpoint,
+    resume_checkpoint,
+    save_checkpoint,
+    training_fingerprint,
+)
 from supernet.config import SupernetConfig
 from supernet.data import check_dataset
 from supernet.evaluator import tensors_of
@@ -190,6 +196,29 @@ class DCNASSupernet(ChainSupernet):
         self.meta = nn.ModuleList(
             nn.ModuleList(_zero_linear(c) for _ in block) for c, block in zip(inputs, self.blocks))
         self.input_channels = inputs
+
+    @classmethod
+    def from_checkpoint(cls, space: ChainSpace, checkpoint) -> "DCNASSupernet":
+        """The supernet saved by :func:`train_dcnas` at ``checkpoint`` (SHA-256 checked,
+        ``weights_only`` loading): its config, copies, pool, assignments and meta networks.
+        ``ValueError`` if it is not a DCNAS checkpoint of ``space``."""
+        state = load_checkpoint(checkpoint)
+        fp, model = state["fingerprint"], state["model"]
+        if not isinstance(fp, dict) or fp.get("model") != cls.__name__ or fp.get(
+                "space") != space.name or "pool_choices" not in model:
+            raise ValueError(f"The 'checkpoint' parameter of DCNASSupernet.from_checkpoint must "
+                             f"hold a DCNASSupernet of the {space.name!r} space (written by "
+                             f"train_dcnas). Got {str(checkpoint)!r}.")
+        try:
+            pool = [ChoiceArch(space.root.name, tuple(r)) for r in model["pool_choices"].tolist()]
+            net = cls(space, SupernetConfig(**fp["config"]), num_copies=fp["num_copies"],
+                      pool=pool, random_state=None)
+            net.load_state_dict(model)
+        except Exception as exc:
+            raise ValueError(f"Checkpoint {str(checkpoint)!r} is corrupted: its weights do not "
+                             f"fit a DCNASSupernet of its config: {type(exc).__name__}: "
+                             f"{exc}") from exc
+        return net
 
     # ------------------------------------------------------------ pool and assignments
 

@@ -27,7 +27,7 @@ def one_torch_thread():
 
 
 # hypothesis: bounded in the default run; HYPOTHESIS_PROFILE=fuzz (2,000 examples per property)
-# or long (5,000, the run recorded in BENCHMARKS.md) for longer runs
+# for the long run recorded in BENCHMARKS.md
 try:
     import os
 
@@ -36,8 +36,6 @@ try:
     settings.register_profile("default", max_examples=40, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("fuzz", max_examples=2000, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile("long", max_examples=5000, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 except ImportError:  # hypothesis is a dev dependency; its tests import it themselves

@@ -30,10 +30,11 @@ Several processes, on one machine or many (``torchrun``; gloo on CPU, see
 :mod:`archgraph.datasets.distributed`): each evaluates its share of every chunk, rank 0 writes
 the file, which equals the one-process build of the same seed::
 
-    torchrun --standalone --nproc_per_node 2 -m archgraph.cli dataset build \\
+    torchrun --standalone --nproc_per_node 2 -m -- archgraph.cli dataset build \\
         --space nasbench201 --evaluator table --n 1000 --out nb201.parquet
 
-The distributed build starts by itself when ``WORLD_SIZE`` > 1 (set by ``torchrun``), or with
+(the ``--`` keeps torchrun from reading ``--n`` as its own ``--nnodes``). The distributed
+build starts by itself when ``WORLD_SIZE`` > 1 (set by ``torchrun``), or with
 ``--distributed`` (e.g. a process group of a launcher that sets ``RANK``, ``WORLD_SIZE``,
 ``MASTER_ADDR`` and ``MASTER_PORT`` some other way).
 """

@@ -11,13 +11,14 @@ flight when it is started again, with any number of processes.
 
 Run it through the command line, which starts the process group (gloo on CPU) itself::
 
-    torchrun --standalone --nproc_per_node 4 -m archgraph.cli dataset build \\
+    torchrun --standalone --nproc_per_node 4 -m -- archgraph.cli dataset build \\
         --space nasbench201 --evaluator table --n 10000 --out nb201.parquet
     torchrun --nnodes 2 --nproc_per_node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \\
-        -m archgraph.cli dataset build ...      # on each machine
+        -m -- archgraph.cli dataset build ...      # on each machine
 
-Only rank 0 reads and writes the file (put it where rank 0 runs); the other ranks get the
-architectures to evaluate and the final table through the process group.
+The ``--`` ends torchrun's own options (its prefix matching would take ``--n`` for
+``--nnodes``). Only rank 0 reads and writes the file (put it where rank 0 runs); the other
+ranks get the architectures to evaluate and the final table through the process group.
 """
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def build_predictor_dataset_distributed(space: SearchSpace, evaluator, n: int, p
             except (ValueError, TypeError, OutputLockedError) as exc:
                 error = exc
         # every rank learns the architectures left (as sample positions) or rank 0's error
-        todo_idx = _share(dist, [index[k] for k, _ in todo] if error is None else None, error)
+        todo_idx = _share(dist, [index[k] for k, _ in todo] if error is None else None, error,
+                          job.path)
         todo = [(job.keys[i], job.archs[i]) for i in todo_idx]
         step = world * chunk_size
         bar = tqdm(total=len(todo), desc="evaluate", disable=not progress or rank != 0,
@@ -152,13 +154,16 @@ def _broadcast(dist, value):
     return box[0]
 
 
-def _share(dist, todo_idx, error):
+def _share(dist, todo_idx, error, path):
     """Broadcast rank 0's list of sample positions left, or raise its ``error`` on every rank
-    (as the same type on rank 0, as ``ValueError``/``OutputLockedError`` text elsewhere)."""
+    (the same message, as ``OutputLockedError`` or ``ValueError``)."""
     kind, message = (type(error).__name__, str(error)) if error is not None else (None, None)
-    todo_idx, kind, message = _broadcast(dist, (todo_idx, kind, message))
+    holder = getattr(error, "holder", None)
+    todo_idx, kind, message, holder = _broadcast(dist, (todo_idx, kind, message, holder))
     if error is not None:
         raise error
+    if kind == "OutputLockedError":
+        raise OutputLockedError(message, path, holder)
     if kind is not None:
-        raise (RuntimeError if kind == "OutputLockedError" else ValueError)(message)
+        raise ValueError(message)
     return todo_idx

@@ -34,6 +34,7 @@ from archgraph.utils.io import (
     bytes_digest,
     check_digest,
     frame_digest,
+    read_errors,
 )
 from archgraph.utils.locks import check_timeout, output_lock
 from archgraph.utils.validation import check_int, check_one_of
@@ -87,9 +88,7 @@ def _unreadable(path: Path):
     line naming it."""
     try:
         yield
-    except (ValueError, TypeError, KeyError, OSError, pd.errors.ParserError) as exc:
-        # JSON, CSV and Arrow errors are ValueErrors; a damaged pandas schema in the Parquet
-        # metadata gives TypeError ("data type 'floGt64' not understood") or KeyError
+    except (*read_errors(), pd.errors.ParserError) as exc:
         raise ValueError(f"Predictor-dataset table {str(path)!r} is unreadable (corrupted or "
                          f"not a {path.suffix[1:]} file): {type(exc).__name__}: "
                          f"{_first_line(exc)}") from exc

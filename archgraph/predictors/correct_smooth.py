@@ -4,14 +4,17 @@ Huang et al., "Combining Label Propagation and Simple Models Out-performs Graph 
 Networks" (ICLR 2021, https://arxiv.org/abs/2010.13993), on the Hamming-1 graph of Chen et al.
 (AAAI 2021, https://arxiv.org/abs/2004.08423). Three steps:
 
-1. **Base model**: ridge regression on the per-layer one-hot codes and, optionally, the
-   one-hot codes of each pair of neighbouring layers ``(l, l + 1)``. It is additive, so it is
-   evaluated on the whole ``[O_1, ..., O_L]`` grid by broadcasting, never per architecture.
+1. **Base model**: ridge regression on the per-layer one-hot codes and the joint one-hot
+   codes of layer pairs (none, neighbouring layers ``(l, l + 1)`` or all pairs; by default
+   the kind of lowest leave-one-out error). It is a sum of per-layer and per-pair terms, so
+   it is evaluated on the whole ``[O_1, ..., O_L]`` grid by broadcasting, never per
+   architecture.
 2. **Correct**: the base model's residuals ``r = y - b`` on the labelled nodes spread over the
    graph, :math:`E \leftarrow (1 - \alpha_c) E_0 + \alpha_c \hat A E` with the labelled nodes
    reset to their residual after every step; :math:`Z = b + s E`.
 3. **Smooth**: :math:`G \leftarrow (1 - \alpha_s) G_0 + \alpha_s \hat A G` from
-   :math:`G_0 = Z`, the labelled nodes anchored to their labels after every step.
+   :math:`G_0 = Z`, the labelled nodes anchored to their labels after every step. A labelled
+   node's own prediction is its cross-validated value (below), or its label.
 
 :math:`\hat A = D^{-1/2}(A + I)D^{-1/2}` is applied by the implicit Kronecker-sum operator
 (:class:`~archgraph.graphs.kronecker.KroneckerAdjacency`), so no edge is stored and spaces of
@@ -180,7 +183,8 @@ class CorrectSmoothPredictor(BasePredictor):
             node's) or ``"label"`` (its label, the mean if repeated). Labels spread wider
             than smoothed predictions, so with ``"label"`` the labelled nodes crowd the top
             of the ranking by their noise (NAS-Bench-201: precision at the top 1% of all
-            cells 0.09-0.21 against 0.44-0.47 with ``"out_of_fold"``, BENCHMARKS.md).
+            cells 0.09-0.21 against 0.37-0.47 with ``"out_of_fold"`` at M >= 500 real
+            12-epoch labels, BENCHMARKS.md).
         scoring: held-out criterion, ``"mse"`` (mean squared error to the held-out labels)
             or ``"kendall"`` (their Kendall tau, mean over folds).
         similarity: per-layer ``[O_l, O_l]`` edge weights; ``None`` = uniform.

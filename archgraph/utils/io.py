@@ -181,3 +181,18 @@ def check_digest(path, stored, actual: str, what: str = "file") -> None:
     if stored != actual:
         raise ValueError(f"{what.capitalize()} {str(path)!r} is corrupted: its content does not "
                          f"match its {CHECKSUM_KEY} checksum (the file was altered or damaged).")
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that reading a damaged CSV, JSON or Parquet file raises: readers turn them
+    into one ``ValueError`` naming the file. JSON, CSV and most Arrow errors are ValueErrors; a
+    damaged pandas schema in Parquet metadata gives ``TypeError`` ("data type 'floGt64' not
+    understood") or ``KeyError``; a damaged Parquet schema can give
+    ``ArrowNotImplementedError`` (a ``NotImplementedError``: "Integers with less than 8 bits
+    not implemented"), or another Arrow exception (``ArrowException``)."""
+    errors: tuple = (ValueError, TypeError, KeyError, OSError, NotImplementedError)
+    try:
+        from pyarrow.lib import ArrowException
+    except ImportError:  # pragma: no cover - pyarrow is needed for Parquet only
+        return errors
+    return (*errors, ArrowException)

@@ -13,6 +13,7 @@ from archgraph.datasets.distributed import build_predictor_dataset_distributed
 from archgraph.datasets.predictor_dataset import build_predictor_dataset, read_table
 from archgraph.evaluators import get_evaluator, synthetic_evaluator
 from archgraph.spaces import get_search_space
+from archgraph.utils.locks import output_lock
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,11 @@ def test_two_processes_resume_and_equal_one_process(tmp_path):
                     "--out", str(out))
     assert run.returncode != 0 and run.stderr.count("Cannot resume") >= 2, run.stderr
     assert out.read_bytes() == ref.read_bytes()
+    with output_lock(out):  # another writer holds the file: every rank exits with status 75
+        run = _torchrun("--space", "macro", "--evaluator", "synthetic", "--n", "37",
+                        "--out", str(out))
+    assert run.returncode != 0 and "exitcode  : 75" in run.stderr, run.stderr
+    assert run.stderr.count(f"pid {os.getpid()}") >= 2, run.stderr
 
 
 @pytest.mark.data

@@ -213,3 +213,28 @@ def test_resume_refuses_a_missing_layer_column(space, evaluator, tmp_path):
     _resume_error(space, evaluator, path, good.drop(columns=space.layer_names[2]),
                   rf"Cannot resume '.*t.parquet': it has no layer column "
                   rf"'{space.layer_names[2]}'", n=6)
+
+
+def test_flips_in_the_parquet_footer_are_refused_in_one_line(space, tmp_path):
+    # found by bench/bench_soak.py: a flipped bit in the schema of the footer gave pyarrow's
+    # ArrowNotImplementedError ("Integers with less than 8 bits not implemented"), a traceback
+    from archgraph.evaluators import synthetic_evaluator
+
+    path = tmp_path / "t.parquet"
+    table = build_predictor_dataset(space, synthetic_evaluator(space), 30, path, progress=False)
+    raw = path.read_bytes()
+    bad = tmp_path / "flip.parquet"
+    refused = 0
+    for at in range(len(raw) - 1140, len(raw) - 1080):  # the column schemas of the footer
+        for bit in range(8):
+            flipped = bytearray(raw)
+            flipped[at] ^= 1 << bit
+            bad.write_bytes(bytes(flipped))
+            try:
+                frame = read_table(bad)
+            except ValueError as exc:
+                assert str(bad) in str(exc) and "\n" not in str(exc), str(exc)
+                refused += 1
+            else:
+                pd.testing.assert_frame_equal(frame, table)
+    assert refused > 100

@@ -237,3 +237,22 @@ def test_compare_supernets_cache_reuses_runs_across_truths(tmp_path, space):
     with pytest.raises(ValueError, match="line 1: not JSON"):
         compare_supernets({"u": counted_uniform}, full, train, val, seeds=(0,), epochs=2,
                           recal_batches=1, cache=cache, progress=False)
+
+
+def test_load_groundtruth_unreadable_files_give_one_line(tmp_path, space):
+    import pickle
+
+    path, _ = write_truth(tmp_path, space, small_truth(space))
+    sidecar = path.with_suffix(".json")
+    good = sidecar.read_text()
+    sidecar.write_text(good[:-3])  # corrupted JSON
+    with pytest.raises(ValueError) as info:
+        load_groundtruth(path)
+    assert "gt.json' is not a JSON file" in str(info.value) and "\n" not in str(info.value)
+    sidecar.write_text(good)
+    for data in (pickle.dumps({"arch": [1, 2]}), b""):  # a pickle saved as .csv, an empty file
+        path.write_bytes(data)
+        with pytest.raises(ValueError) as info:
+            load_groundtruth(path)
+        assert "gt.csv' is not a CSV table" in str(info.value), str(info.value)
+        assert "\n" not in str(info.value)

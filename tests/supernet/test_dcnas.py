@@ -20,6 +20,8 @@ from supernet.dcnas import (
     train_dcnas,
 )
 
+from .conftest import make_tiny_space
+
 
 def _randomize_meta(net, seed=0, scale=3.0):
     g = torch.Generator().manual_seed(seed)
@@ -234,6 +236,14 @@ def test_resume_is_bit_identical(tiny_space, tiny_data, tmp_path):
     for (k, v), (k2, v2) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert k == k2 and torch.equal(v, v2), k
     assert torch.equal(resumed.assignment, full.assignment)
+    loaded = DCNASSupernet.from_checkpoint(tiny_space, ckpt)
+    for (k, v), (k2, v2) in zip(full.state_dict().items(), loaded.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2), k
+    assert loaded.num_copies == 3 and loaded.copies_of(loaded.pool[5]) == full.copies_of(
+        full.pool[5])
+    other = make_tiny_space("other_chain")
+    with pytest.raises(ValueError, match="must hold a DCNASSupernet of the 'other_chain'"):
+        DCNASSupernet.from_checkpoint(other, ckpt)
     with pytest.raises(ValueError, match="different training setup"):
         train_dcnas(DCNASSupernet(tiny_space, num_copies=3, random_state=0), tiny_data,
                     checkpoint=ckpt, **{**kw, "meta_interval": 3})
