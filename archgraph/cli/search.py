@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import json
+import warnings
 
 from archgraph.cli.common import (
     add_command,
@@ -140,6 +141,7 @@ def run_predictor(args) -> int:
 
 
 def run_iterative(args) -> int:
+    from archgraph.predictors import PredictionRangeWarning
     from archgraph.search import iterative_search
 
     owner = "archgraph search iterative"
@@ -148,11 +150,14 @@ def run_iterative(args) -> int:
     model = None if args.selection == "sampled" else _predictor(args.model, args.param, owner,
                                                                  False)
     max_flops = None if args.max_flops is None else parse_count(args.max_flops, "--max-flops")
-    result = iterative_search(space, evaluator, model, rounds=args.rounds,
-                              layers_per_round=args.layers_per_round,
-                              m_samples=args.m_samples, k_eval=args.k_eval,
-                              k_keep=args.k_keep, selection=args.selection, max_flops=max_flops,
-                              random_state=args.seed, verbose=progress_enabled(args))
+    with warnings.catch_warnings():  # each round's GCN extrapolates a little: not news here
+        warnings.simplefilter("ignore", PredictionRangeWarning)
+        result = iterative_search(space, evaluator, model, rounds=args.rounds,
+                                  layers_per_round=args.layers_per_round,
+                                  m_samples=args.m_samples, k_eval=args.k_eval,
+                                  k_keep=args.k_keep, selection=args.selection,
+                                  max_flops=max_flops, random_state=args.seed,
+                                  verbose=progress_enabled(args))
     rounds = [{"layers": list(r.layers), "subspace_size": len(r.subspace),
                "best": float(r.top_scores[0]), "tau_holdout": float(r.tau_holdout),
                "evaluations": r.num_evaluations} for r in result.rounds]
