@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,12 +140,22 @@ def test_bad_flag_is_an_argparse_error(pipeline):
 
 
 def test_ctrl_c_says_how_to_resume(shared_data, tmp_path):
+    # a build that blocks in its first evaluation (the 'slow' evaluator of the fault driver
+    # waits for a gate file that never appears), interrupted once it is surely inside the
+    # command: no sleep whose length would depend on this machine's speed
     env = _env(shared_data)
-    proc = subprocess.Popen([sys.executable, "-m", "archgraph.cli", "search", "iterative",
-                             "--space", "nasbench201", "--evaluator", "table", "--rounds", "50",
-                             "--quiet"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
-                            text=True)
-    time.sleep(4)  # inside main (the CLI module is light; torch loads in the command)
+    started = tmp_path / "started"
+    driver = str(Path(__file__).parents[1] / "fault_driver.py")
+    proc = subprocess.Popen([sys.executable, driver, "--slow", "0", "--gate",
+                             str(tmp_path / "never"), "--started", str(started), "dataset",
+                             "build", "--space", "macro", "--evaluator", "slow", "--n", "20",
+                             "--out", str(tmp_path / "t.parquet"), "--quiet"],
+                            cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not started.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    time.sleep(0.5)  # from the marker into the evaluation's wait
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
