@@ -42,6 +42,9 @@ def add_parser(sub) -> None:
                    help="architecture string fixing the layers outside --layers")
     b.add_argument("--costs", default=None, metavar="NAME,...",
                    help="cost columns to add (default: every cost model of the space)")
+    b.add_argument("--latency", default=None, metavar="LUT.yaml",
+                   help="per-block latency lookup table (YAML, ProxylessNAS style) adding a "
+                        "'latency' column in ms (chain spaces); query it with --max-latency")
     b.add_argument("--space", default=None,
                    help="search space (registered name or module:attr) if not registered")
     b.add_argument("--chunk-size", type=int, default=65536,
@@ -102,6 +105,8 @@ def run_build(args) -> int:
         target = root.subspace(_int_list(args.layers, "--layers"), root.from_str(args.base))
     elif args.base is not None:
         raise ValueError("The '--base' argument is used only with '--layers'.")
+    if args.latency is not None:
+        target = _with_latency(target, args.latency)
     costs = None if args.costs is None else [c for c in args.costs.split(",") if c]
     start = time.perf_counter()
     table = LookupTable.build(model, target, costs=costs, chunk_size=args.chunk_size,
@@ -121,6 +126,21 @@ def run_build(args) -> int:
               f"accuracy {acc.min():.2f}..{acc.max():.2f}%, costs "
               f"{', '.join(table.cost_columns) or 'none'} ({seconds:.1f} s)")
     return 0
+
+
+def _with_latency(space, path):
+    """``space`` with the additive cost ``latency`` of the latency table at ``path`` (added to
+    its root; a subspace is rebuilt on the root so that it inherits it)."""
+    from archgraph.spaces import ChainSpace, Subspace, load_latency_lut
+
+    root = space.root
+    if not isinstance(root, ChainSpace):
+        raise ValueError(f"The '--latency' argument needs a chain space (layer table with "
+                         f"shapes). Got the {root.name!r} space.")
+    root.add_latency(load_latency_lut(path))
+    if isinstance(space, Subspace):
+        return Subspace(root, space.base, space.factors)
+    return root
 
 
 def _load(path, space_text):

@@ -160,3 +160,35 @@ def test_ctrl_c_says_how_to_resume(shared_data, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err.strip() == INTERRUPTED
+
+
+def test_lookup_build_with_a_latency_table(shared_data, tmp_path):
+    """``lookup build --latency LUT.yaml`` adds the space's additive latency (the sum of the
+    table's block entries) as a column that ``lookup query --max-latency`` bounds."""
+    from archgraph.lookup import LookupTable
+    from archgraph.spaces import get_search_space, load_latency_lut
+
+    lut = shared_data / "proxylessnas" / "pixel1_latency_lut.yaml"
+    _run(["dataset", "build", "--space", "proxylessnas", "--evaluator", "synthetic", "--n", 40,
+          "--out", "d.csv", "--quiet"], shared_data, tmp_path)
+    _run(["predictor", "fit", "--data", "d.csv", "--model", "ridge", "--out", "r.safetensors"],
+         shared_data, tmp_path)
+    space = get_search_space("proxylessnas")
+    base = space.to_str(space.default_arch())
+    _run(["lookup", "build", "r.safetensors", "--out", "t.csv", "--layers", "0,1,2",
+          "--base", base, "--latency", lut, "--quiet"], shared_data, tmp_path)
+    table = LookupTable.load(tmp_path / "t.csv")  # its subspace rebuilt from the file
+    frame = table.frame
+    archs = table.space.decode(frame[list(table.space.layer_names)].to_numpy())
+    expected = get_search_space("proxylessnas").add_latency(load_latency_lut(lut)).cost(
+        "latency", archs)
+    np.testing.assert_allclose(frame["latency"], expected, rtol=1e-9)
+    budget = float(np.median(expected))
+    out = _run(["lookup", "query", "t.csv", "--max-latency", f"{budget}ms", "--top-k", 50,
+                "--json"], shared_data, tmp_path).stdout
+    rows = json.loads(out)
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert rows and all(r["latency"] <= budget for r in rows)
+    bad = _run(["lookup", "build", "r.safetensors", "--out", "u.csv", "--latency",
+                tmp_path / "missing.yaml"], shared_data, tmp_path, check=False)
+    assert bad.returncode == 2 and "missing.yaml" in bad.stderr
