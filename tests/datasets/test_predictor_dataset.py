@@ -251,3 +251,26 @@ def test_csv_with_a_damaged_header_line_is_refused(space, evaluator, tmp_path):
     with pytest.raises(ValueError, match=r"'.*bad.csv' has neither the archgraph header line "
                                          r".* nor an 'arch' column"):
         read_table(bad)
+
+
+def test_damaged_utf8_in_a_parquet_string_is_refused_in_one_line(space, tmp_path):
+    # found by bench/bench_soak.py: a flipped high bit in a string value (invalid UTF-8) got
+    # past reading (Arrow-backed strings) and failed in the checksum with an ArrowException
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from archgraph.evaluators import synthetic_evaluator
+
+    path = tmp_path / "t.parquet"
+    build_predictor_dataset(space, synthetic_evaluator(space), 8, path, progress=False)
+    table = pq.read_table(path)
+    values = [v.as_py().encode() for v in table.column("evaluator").combine_chunks()]
+    values[0] = values[0].replace(b"pairwise", b"pair\xf7ise")  # 'w' with its high bit set
+    damaged = pa.array(values, type=pa.binary()).view(pa.string())  # not validated as UTF-8
+    at = table.schema.get_field_index("evaluator")
+    bad = tmp_path / "utf8.parquet"
+    pq.write_table(table.set_column(at, pa.field("evaluator", pa.string()), damaged)
+                   .replace_schema_metadata(table.schema.metadata), bad)
+    with pytest.raises(ValueError) as info:
+        read_table(bad)
+    assert str(bad) in str(info.value) and "\n" not in str(info.value), str(info.value)
