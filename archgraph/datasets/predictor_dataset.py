@@ -72,16 +72,22 @@ def read_table(path) -> pd.DataFrame:
             with open(path, "rb") as fh:
                 table = pq.read_table(fh)
             frame = table.to_pandas()
+            # hashing reads every value: Arrow-backed strings with damaged UTF-8 fail only here
+            actual = frame_digest(frame)
     if path.suffix == ".csv":
         if headed:  # the header line was there: its checksum is required
             check_digest(path, meta.get(CHECKSUM_KEY) if isinstance(meta, dict) else None,
                          bytes_digest(body.encode("utf-8")), "predictor-dataset table")
         with _unreadable(path):
-            return pd.read_csv(io.StringIO(body), dtype={"arch": str, "evaluator": str})
+            frame = pd.read_csv(io.StringIO(body), dtype={"arch": str, "evaluator": str})
+        if not headed and "arch" not in frame:  # e.g. a damaged header line read as columns
+            raise ValueError(f"Predictor-dataset table {str(path)!r} has neither the archgraph "
+                             f"header line (a damaged first line?) nor an 'arch' column (columns: "
+                             f"{[str(c)[:30] for c in frame.columns[:4]]}).")
+        return frame
     stored = (table.schema.metadata or {}).get(_CHECKSUM_META)
     if stored is not None:
-        check_digest(path, stored.decode(errors="replace"), frame_digest(frame),
-                     "predictor-dataset table")
+        check_digest(path, stored.decode(errors="replace"), actual, "predictor-dataset table")
     return frame
 
 

@@ -238,3 +238,39 @@ def test_flips_in_the_parquet_footer_are_refused_in_one_line(space, tmp_path):
             else:
                 pd.testing.assert_frame_equal(frame, table)
     assert refused > 100
+
+
+def test_csv_with_a_damaged_header_line_is_refused(space, evaluator, tmp_path):
+    # found by bench/bench_soak.py: a bit flipped in the header's prefix made the file a
+    # header-less CSV whose columns were the header's words, accepted with other content
+    path = tmp_path / "t.csv"
+    build_predictor_dataset(space, evaluator, 5, path, progress=False)
+    text = path.read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text.replace("predictor-dataset", "predictoz-dataset", 1))
+    with pytest.raises(ValueError, match=r"'.*bad.csv' has neither the archgraph header line "
+                                         r".* nor an 'arch' column"):
+        read_table(bad)
+
+
+def test_damaged_utf8_in_a_parquet_string_is_refused_in_one_line(space, tmp_path):
+    # found by bench/bench_soak.py: a flipped high bit in a string value (invalid UTF-8) got
+    # past reading (Arrow-backed strings) and failed in the checksum with an ArrowException
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from archgraph.evaluators import synthetic_evaluator
+
+    path = tmp_path / "t.parquet"
+    build_predictor_dataset(space, synthetic_evaluator(space), 8, path, progress=False)
+    table = pq.read_table(path)
+    values = [v.as_py().encode() for v in table.column("evaluator").combine_chunks()]
+    values[0] = values[0].replace(b"pairwise", b"pair\xf7ise")  # 'w' with its high bit set
+    damaged = pa.array(values, type=pa.binary()).view(pa.string())  # not validated as UTF-8
+    at = table.schema.get_field_index("evaluator")
+    bad = tmp_path / "utf8.parquet"
+    pq.write_table(table.set_column(at, pa.field("evaluator", pa.string()), damaged)
+                   .replace_schema_metadata(table.schema.metadata), bad)
+    with pytest.raises(ValueError) as info:
+        read_table(bad)
+    assert str(bad) in str(info.value) and "\n" not in str(info.value), str(info.value)
