@@ -128,27 +128,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"      top pick {pick}: stand-alone accuracy {truth[pick]:.2f}%, best within "
               f"the budget {t_all[in_budget].max():.2f}%; GCN precision@10% "
               f"{precision_at_k(t_all, pred_all, 0.1):.2f}")
-        _plot(out / "demo.png", t_all, pred_all, flops, t_all[labelled], y)
+        _plot(out / "demo.png", t_all, {"space GCN": pred_all, "neural predictor": pred_nn,
+                                        "FLOPs alone": flops}, table, budget, best)
         print(f"      plot: {out / 'demo.png'}")
     print(f"done in {time.perf_counter() - t_start:.0f} s; outputs in {out}/")
     return 0
 
 
-def _plot(path: Path, truth, pred, flops, truth_labelled, estimates) -> None:
+def _plot(path: Path, truth, predictions: dict, table, budget: float, picks) -> None:
+    """The demo's figure from :mod:`archgraph.plot`: the space GCN against the stand-alone
+    truth, the table's Pareto front with the budget and the picks, and the improvement curve
+    of every ranking."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    axes[0].scatter(truth_labelled, estimates, s=12, alpha=0.7, label="supernet estimate")
-    axes[0].scatter(truth, pred, s=6, alpha=0.5, label="space GCN prediction")
-    axes[0].set(xlabel="stand-alone accuracy (%)", ylabel="estimate / prediction (%)",
-                title="Ranking quality on digits5")
-    axes[0].legend()
-    sc = axes[1].scatter(flops / 1e6, truth, c=pred, s=10, cmap="viridis")
-    axes[1].set(xlabel="FLOPs (M)", ylabel="stand-alone accuracy (%)",
-                title="Accuracy vs cost (colour: GCN prediction)")
-    fig.colorbar(sc, ax=axes[1])
+    from archgraph import plot
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    plot.predicted_vs_true(truth, predictions["space GCN"], ax=axes[0], label="space GCN")
+    plot.pareto_front(table, "flops", budget=budget, picks=picks, ax=axes[1])
+    plot.improvement_curve(truth, predictions, ax=axes[2])
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
