@@ -144,16 +144,24 @@ class ProductSpace(SearchSpace):
         return arch
 
     def encode(self, archs: Sequence[ChoiceArch]) -> np.ndarray:
-        """Validated choice matrix ``[n, num_layers]`` (int64) of ``archs``."""
-        if isinstance(archs, ChoiceArch):
-            raise TypeError("The 'archs' argument must be a sequence of architectures, "
-                            "not a single ChoiceArch.")
-        archs = list(archs)
+        """Validated choice matrix ``[n, num_layers]`` (int64) of ``archs`` (architectures or
+        their strings)."""
+        archs = self._as_archs(archs)
         for a in archs:
             self.validate(a)
         if not archs:
             return np.zeros((0, self.num_layers), dtype=np.int64)
         return np.array([a.choices for a in archs], dtype=np.int64)
+
+    def _as_archs(self, archs) -> list:
+        """``archs`` as a list, strings parsed with :meth:`from_str`."""
+        if isinstance(archs, (ChoiceArch, str)):
+            raise TypeError(f"The 'archs' argument must be a sequence of architectures, not a "
+                            f"single {type(archs).__name__}.")
+        archs = list(archs)
+        if any(isinstance(a, str) for a in archs):
+            archs = [self.from_str(a) if isinstance(a, str) else a for a in archs]
+        return archs
 
     def decode(self, choices) -> list[ChoiceArch]:
         """Architectures of a choice matrix ``[n, num_layers]``."""
@@ -397,7 +405,7 @@ class Subspace(ProductSpace):
         return arch
 
     def encode(self, archs: Sequence[ChoiceArch]) -> np.ndarray:
-        archs = list(archs)
+        archs = self._as_archs(archs)
         for a in archs:
             self.validate(a)
         out = np.zeros((len(archs), self.num_layers), dtype=np.int64)

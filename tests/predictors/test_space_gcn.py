@@ -126,3 +126,17 @@ def test_errors():
     model = SpaceGCNPredictor(sub, epochs=2).fit(sub.sample(3, rng=0), [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="outside the subspace"):
         model.predict([outside])
+
+
+@pytest.mark.parametrize("name", ["space_gcn", "correct_smooth"])
+def test_transductive_predictors_take_arch_strings(name):
+    from archgraph.predictors import get_predictor
+
+    space = get_search_space("macro")
+    archs = space.sample(30, rng=0)
+    strings = [space.to_str(a) for a in archs]
+    y = np.array([space.flops(a) for a in archs]) / 1e6
+    kwargs = {"epochs": 5} if name == "space_gcn" else {}
+    by_object = get_predictor(name, space=space, random_state=0, **kwargs).fit(archs, y)
+    by_string = get_predictor(name, space=space, random_state=0, **kwargs).fit(strings, y)
+    np.testing.assert_array_equal(by_string.predict(strings), by_object.predict(archs))

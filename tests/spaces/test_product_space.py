@@ -188,3 +188,20 @@ def test_costs_given_to_the_constructor():
     assert space.flops(space.from_str("12")) == 23
     sub = space.subspace([1], space.from_str("10"))  # layer 0 fixed to option 1 (cost 2)
     np.testing.assert_array_equal(sub.costs("flops"), [3, 13, 23])
+
+
+def test_encode_and_indices_take_strings():
+    from archgraph.spaces import get_search_space
+
+    space = get_search_space("macro")
+    archs = space.sample(5, rng=0)
+    strings = [space.to_str(a) for a in archs]
+    np.testing.assert_array_equal(space.indices(strings), space.indices(archs))
+    np.testing.assert_array_equal(space.encode([strings[0], archs[1]]), space.encode(archs[:2]))
+    sub = space.subspace([0, 3], archs[0])
+    members = list(sub.enumerate())[:4]
+    np.testing.assert_array_equal(sub.indices([sub.to_str(a) for a in members]), [0, 1, 2, 3])
+    with pytest.raises(TypeError, match="not a single str"):
+        space.encode(strings[0])
+    with pytest.raises(ValueError):
+        space.indices(["not an architecture"])
