@@ -69,19 +69,22 @@ def test_gradients_flow_through_operator():
 def test_inference_and_training_paths_agree(uniform):
     # the operator has three code paths: the reduction for uniform similarities, and for
     # others a batched matmul (autograd) or one reused buffer (inference); all equal the
-    # materialized matrix, and gradients equal its transpose (float64: exact up to rounding)
+    # materialized matrix, and gradients equal its transpose; the materialized matrix is built
+    # in float32, so the comparison allows float32 rounding (relative 1e-7 per entry, summed
+    # over a row of <= 10 neighbours) even though the operator runs in float64
     rng = np.random.default_rng(4)
     num_options = (4, 3, 5)
     sims = assigned_similarity(num_options) if uniform else random_similarity(num_options, rng)
     op = KroneckerAdjacency(sims, dtype=torch.float64)
     assert op.uniform is uniform
     dense = normalized_adjacency(space_graph(toy(num_options), sims)).to_dense().double()
-    x = torch.randn(len(dense), 3, dtype=torch.float64, requires_grad=True)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(len(dense), 3, dtype=torch.float64, generator=gen, requires_grad=True)
     with torch.no_grad():
-        torch.testing.assert_close(op @ x, dense @ x)
-    w = torch.randn(len(dense), 3, dtype=torch.float64)
+        torch.testing.assert_close(op @ x, dense @ x, rtol=1e-5, atol=1e-6)
+    w = torch.randn(len(dense), 3, dtype=torch.float64, generator=gen)
     ((op @ x) * w).sum().backward()
-    torch.testing.assert_close(x.grad, dense.T @ w)
+    torch.testing.assert_close(x.grad, dense.T @ w, rtol=1e-5, atol=1e-6)
 
 
 def test_errors():
