@@ -43,12 +43,11 @@ from archgraph.metrics import kendall_tau
 from archgraph.predictors.base import (
     POSITIVE_INT,
     RANDOM_STATE,
-    BasePredictor,
     check_device,
     check_targets,
 )
 from archgraph.predictors.registry import register_predictor
-from archgraph.predictors.space_gcn import resolve_space
+from archgraph.predictors.space_gcn import TransductivePredictor, resolve_space
 from archgraph.spaces import ProductSpace
 from archgraph.utils.memory import check_memory
 from archgraph.utils.validation import check_random_state
@@ -155,7 +154,7 @@ def _fold_columns(per_fold: np.ndarray, folds: list, nodes: np.ndarray, kinds: i
 
 
 @register_predictor("correct_smooth")
-class CorrectSmoothPredictor(BasePredictor):
+class CorrectSmoothPredictor(TransductivePredictor):
     """Transductive regressor over a product (sub)space: ridge base model, residual
     correction and smoothing over the Hamming-1 graph (Correct & Smooth, module docstring).
 
@@ -391,11 +390,6 @@ class CorrectSmoothPredictor(BasePredictor):
         self.n_train_ = len(archs)
         return self
 
-    def predict(self, archs) -> np.ndarray:
-        """Predicted values ``[n]`` of architectures of the fitted space."""
-        check_is_fitted(self)
-        return self.predictions_[self.space_.indices(list(archs))].astype(np.float64)
-
     def predict_base(self, archs) -> np.ndarray:
         """The base ridge's predictions ``[n]`` (no correction, no smoothing)."""
         check_is_fitted(self)
@@ -403,15 +397,6 @@ class CorrectSmoothPredictor(BasePredictor):
         pairs = layer_pairs(self.space_.num_layers, self.interactions_)
         x = pair_features(choices, self.space_.num_options, pairs)
         return x @ self.base_coef_ + self.base_intercept_
-
-    def _predict_choices(self, space, choices: np.ndarray) -> np.ndarray:
-        fitted = self.space_
-        if fitted is fitted.root:  # node index = position of the root choices
-            full = space.parent_choices(choices) if space is not space.root else choices
-            idx = np.ravel_multi_index(full.T, fitted.num_options)
-        else:
-            idx = fitted.indices(space.decode(choices))
-        return self.predictions_[idx].astype(np.float64)
 
     def lookup_table(self):
         """:class:`~archgraph.lookup.LookupTable` of every node: predictions and costs."""

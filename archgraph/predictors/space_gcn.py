@@ -65,8 +65,27 @@ def resolve_space(space, archs: list, owner: str) -> ProductSpace:
     return check_product_space(get_search_space(next(iter(names))), owner)
 
 
+class TransductivePredictor(BasePredictor):
+    """Base of the predictors that fit a value to every node of the space graph at once
+    (``predictions_ [len(space_)]``): ``predict`` and whole-space prediction look them up."""
+
+    def predict(self, archs) -> np.ndarray:
+        """Predicted values ``[n]`` of architectures of the fitted space."""
+        check_is_fitted(self)
+        return self.predictions_[self.space_.indices(list(archs))].astype(np.float64)
+
+    def _predict_choices(self, space, choices: np.ndarray) -> np.ndarray:
+        fitted = self.space_
+        if fitted is fitted.root:  # node index = position of the root choices
+            full = space.parent_choices(choices) if space is not space.root else choices
+            idx = np.ravel_multi_index(full.T, fitted.num_options)
+        else:
+            idx = fitted.indices(space.decode(choices))
+        return self.predictions_[idx].astype(np.float64)
+
+
 @register_predictor("space_gcn")
-class SpaceGCNPredictor(BasePredictor):
+class SpaceGCNPredictor(TransductivePredictor):
     """Transductive GCN regressor over the Hamming-1 graph of a product (sub)space.
 
     ``fit(archs, y)`` trains on the labelled nodes with an L1 loss (targets standardized), the
@@ -222,19 +241,6 @@ class SpaceGCNPredictor(BasePredictor):
         self.n_train_ = len(archs)
         return self
 
-    def predict(self, archs) -> np.ndarray:
-        """Predicted values ``[n]`` of architectures of the fitted space."""
-        check_is_fitted(self)
-        return self.predictions_[self.space_.indices(list(archs))].astype(np.float64)
-
-    def _predict_choices(self, space, choices: np.ndarray) -> np.ndarray:
-        fitted = self.space_
-        if fitted is fitted.root:  # node index = position of the root choices
-            full = space.parent_choices(choices) if space is not space.root else choices
-            idx = np.ravel_multi_index(full.T, fitted.num_options)
-        else:
-            idx = fitted.indices(space.decode(choices))
-        return self.predictions_[idx].astype(np.float64)
 
     def _check_range(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Warn when predictions leave the labels' range by more than 1% of its width;
