@@ -14,6 +14,8 @@ tests/test_fault_injection.py and bench/bench_soak.py, started as a subprocess).
                       sleeps S seconds per call
 --log FILE            'slow' appends the architectures of each call to FILE (one per line)
 --gate FILE           'slow' waits for FILE to exist before its first evaluation
+--waiting FILE        'slow' writes FILE when it starts waiting for the gate (every import
+                      done, inside the command)
 --started FILE        write FILE once the imports are done, right before the command runs
 """
 from __future__ import annotations
@@ -42,7 +44,8 @@ def _arm_kill(at: int, tear: bool) -> None:
     os.replace = replace
 
 
-def _register_slow(delay: float, log: str | None, gate: str | None) -> None:
+def _register_slow(delay: float, log: str | None, gate: str | None,
+                   waiting: str | None = None) -> None:
     from archgraph.evaluators import register_evaluator, synthetic_evaluator
 
     class Slow:
@@ -50,6 +53,9 @@ def _register_slow(delay: float, log: str | None, gate: str | None) -> None:
             self.inner, self.space, self.metadata = inner, inner.space, inner.metadata
 
         def evaluate(self, archs):
+            if waiting and gate and not os.path.exists(gate):
+                with open(waiting, "w", encoding="utf-8") as fh:
+                    fh.write(str(os.getpid()))
             while gate and not os.path.exists(gate):
                 time.sleep(0.02)
             time.sleep(delay)
@@ -72,9 +78,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--log", default=None)
     p.add_argument("--gate", default=None)
     p.add_argument("--started", default=None)
+    p.add_argument("--waiting", default=None)
     p.add_argument("target", choices=("dataset", "supernet"))
     args, rest = p.parse_known_args(argv)
-    _register_slow(args.slow, args.log, args.gate)
+    _register_slow(args.slow, args.log, args.gate, args.waiting)
     if args.kill_at_replace is not None:
         _arm_kill(args.kill_at_replace, args.tear)
     if args.target == "dataset":

@@ -141,23 +141,26 @@ def test_bad_flag_is_an_argparse_error(pipeline):
 
 def test_ctrl_c_says_how_to_resume(shared_data, tmp_path):
     # a build that blocks in its first evaluation (the 'slow' evaluator of the fault driver
-    # waits for a gate file that never appears), interrupted once it is surely inside the
-    # command: no sleep whose length would depend on this machine's speed
+    # waits for a gate file that never appears and says so in a file once it waits, every
+    # import done), interrupted only then: no sleep whose length depends on the machine
     env = _env(shared_data)
-    started = tmp_path / "started"
+    waiting = tmp_path / "waiting"
     driver = str(Path(__file__).parents[1] / "fault_driver.py")
     proc = subprocess.Popen([sys.executable, driver, "--slow", "0", "--gate",
-                             str(tmp_path / "never"), "--started", str(started), "dataset",
+                             str(tmp_path / "never"), "--waiting", str(waiting), "dataset",
                              "build", "--space", "macro", "--evaluator", "slow", "--n", "20",
                              "--out", str(tmp_path / "t.parquet"), "--quiet"],
                             cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not started.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.02)
-    time.sleep(0.5)  # from the marker into the evaluation's wait
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 300
+        while not waiting.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 130, err
     assert err.strip() == INTERRUPTED
 
