@@ -150,7 +150,11 @@ def test_ctrl_c_says_how_to_resume(shared_data, tmp_path):
                              str(tmp_path / "never"), "--waiting", str(waiting), "dataset",
                              "build", "--space", "macro", "--evaluator", "slow", "--n", "20",
                              "--out", str(tmp_path / "t.parquet"), "--quiet"],
-                            cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+                            # as in a terminal: a job started in the background by a shell
+                            # (e.g. a CI runner) inherits SIGINT ignored, and Python then
+                            # installs no KeyboardInterrupt handler
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         while not waiting.exists():
