@@ -14,6 +14,7 @@ from archgraph.predictors.correct_smooth import (
     layer_pairs,
     pair_features,
     propagate,
+    propagate_grid,
 )
 from archgraph.spaces import ProductSpace, get_search_space
 
@@ -63,6 +64,30 @@ def test_propagate_keeps_anchors_and_alpha_zero_is_identity():
     nxt = (1 - 0.5) * start[:, 1:2] + 0.5 * (adj @ g)
     nxt[5] = start[5, 1]
     torch.testing.assert_close(nxt, g, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("free_start", [True, False])
+def test_propagate_grid_equals_one_propagation_per_column_and_alpha(free_start):
+    space = toy()
+    n = len(space)
+    adj = KroneckerAdjacency.from_space(space, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(1)
+    start = torch.randn(n, 3, generator=gen, dtype=torch.float64)
+    anchors = torch.randperm(n * 3, generator=gen)[:12]
+    if not free_start:  # the correction stage: zero away from the anchors
+        kept = torch.zeros(n * 3, dtype=torch.float64)
+        kept[anchors] = start.reshape(-1)[anchors]
+        start = kept.view(n, 3)
+    alphas = torch.tensor([0.0, 0.5, 0.9, 0.99], dtype=torch.float64)
+    rows = torch.tensor([0, 3, 5, n - 1])
+    whole = propagate_grid(adj, start, alphas, anchors, 30)
+    some = propagate_grid(adj, start, alphas, anchors, 30, rows=rows)
+    for j, a in enumerate(alphas):
+        col_alpha = torch.full((3,), float(a), dtype=torch.float64)
+        ref = propagate(adj, start, col_alpha, anchors, 30)  # [N, 3]
+        # float64 both ways: the same sums in another order, exact to rounding
+        torch.testing.assert_close(whole[:, :, j], ref, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(some[:, :, j], ref[rows], rtol=1e-10, atol=1e-12)
 
 
 def test_fit_predict_lookup_table_and_shapes():
