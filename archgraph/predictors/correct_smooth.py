@@ -31,10 +31,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
@@ -221,7 +221,11 @@ class CorrectSmoothPredictor(TransductivePredictor):
     Args:
         space: the :class:`~archgraph.spaces.ProductSpace` or ``Subspace`` to fit; ``None``
             takes the registered space the labelled architectures belong to.
-        interactions: layer pairs coded jointly in the base model's features: ``"none"``,
+        base: the base model: ``"ridge"`` (the ridge on layer and layer-pair codes below)
+            or any predictor with ``fit`` and ``predict_space`` (e.g. a
+            :class:`~archgraph.predictors.NeuralPredictor`), cloned and refitted on every
+            fold, its whole-space predictions corrected and smoothed over the graph.
+        interactions: layer pairs coded jointly in the ridge base's features: ``"none"``,
             ``"neighbours"`` (``(l, l + 1)``, for chains), ``"all"`` (every pair, e.g. the
             edges of a cell) or ``"auto"`` (the one of lowest leave-one-out error of the
             ridge on all labelled nodes).
@@ -250,8 +254,10 @@ class CorrectSmoothPredictor(TransductivePredictor):
     Attributes:
         space_: the fitted space.
         predictions_: predicted value of every node in ``space_`` index order, ``[N]``.
-        interactions_: the layer pairs of the base model (``"none"``, ``"neighbours"`` or
-            ``"all"``).
+        interactions_: the layer pairs of the ridge base (``"none"``, ``"neighbours"`` or
+            ``"all"``; ``None`` for another base).
+        base_estimator_: the base predictor fitted on all labelled nodes (``None`` for the
+            ridge, whose numbers follow).
         base_intercept_, base_coef_: the base ridge fitted on all labelled nodes
             (``base_coef_`` ``[sum_l O_l + sum_(i,j) O_i O_j]``, layers then pairs).
         base_alpha_: its L2 penalty (leave-one-out choice).
@@ -267,7 +273,9 @@ class CorrectSmoothPredictor(TransductivePredictor):
     """
 
     _parameter_constraints: dict = {
-        "space": [ProductSpace, None], "interactions": [StrOptions({"auto", *INTERACTIONS})],
+        "space": [ProductSpace, None],
+        "base": [StrOptions({"ridge"}), HasMethods(["fit", "predict_space"])],
+        "interactions": [StrOptions({"auto", *INTERACTIONS})],
         "correction_alphas": ["array-like"], "correction_scales": ["array-like"],
         "smoothing_alphas": ["array-like"], "num_iterations": POSITIVE_INT,
         "cv": [Interval(Integral, 2, None, closed="left")],
@@ -278,13 +286,15 @@ class CorrectSmoothPredictor(TransductivePredictor):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, space=None, *, interactions: str = "auto",
+    def __init__(self, space=None, *, base="ridge", interactions: str = "auto",
                  correction_alphas=(0.0, 0.5, 0.8, 0.9, 0.95), correction_scales=(1.0,),
-                 smoothing_alphas=(0.0, 0.5, 0.8, 0.9, 0.95), num_iterations: int = 50,
+                 smoothing_alphas=(0.0, 0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 0.95),
+                 num_iterations: int = 50,
                  cv: int = 5, scoring: str = "kendall", labelled: str = "out_of_fold",
                  similarity=None, device="cpu", random_state=None,
                  max_memory_gb: float | None = None, verbose: bool = False):
         self.space = space
+        self.base = base
         self.interactions = interactions
         self.correction_alphas = correction_alphas
         self.correction_scales = correction_scales
@@ -316,17 +326,28 @@ class CorrectSmoothPredictor(TransductivePredictor):
         # one SVD for every penalty: the same leave-one-out choice as the default mode, 2-3x faster
         return RidgeCV(alphas=RIDGE_ALPHAS, gcv_mode="svd").fit(x, y), pairs
 
-    def _choose_interactions(self, space, choices: np.ndarray, y: np.ndarray) -> str:
+    def _choose_interactions(self, space, choices: np.ndarray, y: np.ndarray) -> str | None:
+        if not isinstance(self.base, str):
+            return None
         if self.interactions != "auto":
             return self.interactions
         scores = [self._ridge(space, choices, y, kind)[0].best_score_ for kind in INTERACTIONS]
         return INTERACTIONS[int(np.argmax(scores))]  # LOO negative MSE; first of equals
 
-    def _base(self, space, choices: np.ndarray, y: np.ndarray, interactions: str):
-        """Fit the ridge base model; return ``(intercept, coef, alpha, grid [N])``."""
+    def _base(self, space, nodes: np.ndarray, y: np.ndarray, interactions: str | None):
+        """Fit the base model on ``nodes``; return ``(fitted, grid [N])``, ``fitted`` the
+        predictor or, for the ridge, ``(intercept, coef, alpha)``."""
+        if not isinstance(self.base, str):
+            model = clone(self.base)
+            if model.get_params().get("space", space) is None:  # the space being fitted
+                model.set_params(space=space.root)
+            model.fit(space.from_index(nodes), y)
+            return model, np.asarray(model.predict_space(space), dtype=np.float64)
+        choices = np.stack(np.unravel_index(nodes, space.num_options), axis=1)  # [n, L]
         ridge, pairs = self._ridge(space, choices, y, interactions)
         grid = additive_grid(space.num_options, ridge.intercept_, ridge.coef_, pairs)
-        return float(ridge.intercept_), ridge.coef_.astype(np.float64), float(ridge.alpha_), grid
+        return (float(ridge.intercept_), ridge.coef_.astype(np.float64),
+                float(ridge.alpha_)), grid
 
     def _score(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         if self.scoring == "kendall":
@@ -371,7 +392,7 @@ class CorrectSmoothPredictor(TransductivePredictor):
         interactions = self._choose_interactions(space, choices, labels)
         bases = np.empty((n, self.cv), dtype=np.float32)  # [N, folds]
         for k, (train, _) in enumerate(folds):
-            bases[:, k] = self._base(space, choices[train], labels[train], interactions)[3]
+            bases[:, k] = self._base(space, nodes[train], labels[train], interactions)[1]
         center = float(labels.mean())
 
         # correct: residuals of the fold's base on its training nodes, zero elsewhere
@@ -417,7 +438,7 @@ class CorrectSmoothPredictor(TransductivePredictor):
         progress.update()
 
         # refit on every labelled node with the chosen amounts
-        intercept, coef, ridge_alpha, base = self._base(space, choices, labels, interactions)
+        fitted, base = self._base(space, nodes, labels, interactions)
         every = torch.as_tensor(nodes, device=device)
         e0 = torch.zeros((n, 1), dtype=torch.float32, device=device)
         e0[every, 0] = torch.as_tensor(labels - base[nodes], dtype=torch.float32, device=device)
@@ -435,7 +456,10 @@ class CorrectSmoothPredictor(TransductivePredictor):
         self.predictions_ = pred
         self.space_ = space
         self.interactions_ = interactions
-        self.base_intercept_, self.base_coef_, self.base_alpha_ = intercept, coef, ridge_alpha
+        other = not isinstance(self.base, str)
+        self.base_estimator_ = fitted if other else None
+        self.base_intercept_, self.base_coef_, self.base_alpha_ = (
+            (None, None, None) if other else fitted)
         self.correction_alpha_, self.correction_scale_ = c_alpha, scale
         self.smoothing_alpha_ = s_alpha
         self.correction_scores_ = scores
@@ -448,8 +472,10 @@ class CorrectSmoothPredictor(TransductivePredictor):
         return self
 
     def predict_base(self, archs) -> np.ndarray:
-        """The base ridge's predictions ``[n]`` (no correction, no smoothing)."""
+        """The base model's predictions ``[n]`` (no correction, no smoothing)."""
         check_is_fitted(self)
+        if self.base_estimator_ is not None:
+            return self.base_estimator_.predict(list(archs))
         choices = self.space_.encode(list(archs))
         pairs = layer_pairs(self.space_.num_layers, self.interactions_)
         x = pair_features(choices, self.space_.num_options, pairs)

@@ -68,6 +68,7 @@ SKLEARN_CHECKS = ["check_parameters_default_constructible", "check_no_attributes
 #: changed values the generic rule cannot derive (a callable gets the space)
 ALTERNATIVES = {"output_range": (0.0, 200.0), "features": "gray+onehot",
                 "interactions": "all", "scoring": "mse", "labelled": "label",
+                "base": lambda space: archgraph.predictors.RidgePredictor(),
                 "correction_alphas": (0.3,),
                 "smoothing_alphas": (0.0,), "correction_scales": (0.5,), "num_iterations": 1,
                 "similarity": lambda space: measured_similarity(

@@ -8,7 +8,7 @@ from sklearn.exceptions import NotFittedError
 
 from archgraph.graphs.kronecker import KroneckerAdjacency
 from archgraph.lookup import LookupTable
-from archgraph.predictors import CorrectSmoothPredictor, get_predictor
+from archgraph.predictors import CorrectSmoothPredictor, RidgePredictor, get_predictor, load
 from archgraph.predictors.correct_smooth import (
     additive_grid,
     layer_pairs,
@@ -102,7 +102,7 @@ def test_fit_predict_lookup_table_and_shapes():
     assert model.predictions_.shape == (len(space),)
     truth = pair_target(space, everything)
     assert np.corrcoef(pred, truth)[0, 1] > 0.95  # noise-free target: nearly recovered
-    assert model.correction_scores_.shape == (5, 1) and model.smoothing_scores_.shape == (5,)
+    assert model.correction_scores_.shape == (5, 1) and model.smoothing_scores_.shape == (8,)
     assert model.interactions_ in {"neighbours", "all"}  # the pair effect is found
     table = model.lookup_table()
     assert isinstance(table, LookupTable) and len(table) == len(space)
@@ -155,6 +155,30 @@ def test_no_correction_no_smoothing_is_the_base_model():
                    dict(correction_alphas=(0.9,), correction_scales=(0.5,))):
         other = clone(model).set_params(**change).fit(archs, y)
         assert not np.allclose(other.predict(others), model.predict(others), atol=1e-3)
+
+
+def test_any_predictor_as_the_base(tmp_path):
+    space = toy()
+    archs = space.sample(30, rng=3)
+    y = pair_target(space, archs) + np.random.default_rng(1).normal(size=30)
+    base = RidgePredictor(alpha=0.5)  # no space: it takes the one being fitted
+    model = CorrectSmoothPredictor(space, base=base, correction_alphas=(0.0,),
+                                   smoothing_alphas=(0.0,), random_state=0).fit(archs, y)
+    assert base.get_params()["space"] is None  # cloned, not fitted in place
+    alone = RidgePredictor(space, alpha=0.5).fit(archs, y)
+    labelled = set(space.indices(archs))
+    others = [a for i, a in enumerate(space.enumerate()) if i not in labelled]
+    # no correction, no smoothing: the base's predictions (propagated in float32)
+    np.testing.assert_allclose(model.predict(others), alone.predict(others), atol=1e-4)
+    # the same ridge, fitted on the labelled nodes in sorted order: rounding differences only
+    np.testing.assert_allclose(model.predict_base(others), alone.predict(others), rtol=1e-6)
+    assert model.interactions_ is None and model.base_coef_ is None
+    smoothed = clone(model).set_params(smoothing_alphas=(0.8,)).fit(archs, y)
+    assert not np.allclose(smoothed.predict(others), model.predict(others), atol=1e-3)
+    loaded = load(smoothed.save(tmp_path / "cs.safetensors"), space=space)
+    assert isinstance(loaded.base_estimator_, RidgePredictor)
+    np.testing.assert_array_equal(loaded.predict(others), smoothed.predict(others))
+    np.testing.assert_array_equal(loaded.predict_base(others), smoothed.predict_base(others))
 
 
 def test_cross_validation_picks_from_the_grid():
@@ -232,6 +256,10 @@ def test_errors():
     with pytest.raises(ValueError, match="'interactions' parameter of CorrectSmoothPredictor "
                                          "must be a str among .*'neighbours'.* Got 'pairs'"):
         CorrectSmoothPredictor(space, interactions="pairs").fit(archs, y)
+    with pytest.raises(ValueError, match="'base' parameter of CorrectSmoothPredictor must be "
+                                         "a str among \\{'ridge'\\} or an object implementing "
+                                         "'fit' and 'predict_space'. Got 'gcn'"):
+        CorrectSmoothPredictor(space, base="gcn").fit(archs, y)
     with pytest.raises(ValueError, match="'cv' parameter of CorrectSmoothPredictor must be an "
                                          "int in the range \\[2, inf\\). Got 1"):
         CorrectSmoothPredictor(space, cv=1).fit(archs, y)
