@@ -250,10 +250,8 @@ class GaussianProcessPredictor(OneHotBaseline):
         m = self.model_
         params = m.kernel_.get_params()
         return {**super()._fitted_state(), "model_": {
-            "X_train_": np.asarray(m.X_train_, dtype=np.float64),
-            "y_train_": np.asarray(m.y_train_, dtype=np.float64),
-            "alpha_": np.asarray(m.alpha_, dtype=np.float64),
-            "L_": np.asarray(m.L_, dtype=np.float64),
+            "X_train_": np.asarray(m.X_train_), "y_train_": np.asarray(m.y_train_),
+            "alpha_": np.asarray(m.alpha_), "L_": np.asarray(m.L_),  # dtypes kept: exact
             "y_train_mean": float(m._y_train_mean), "y_train_std": float(m._y_train_std),
             "log_marginal_likelihood_value_": float(m.log_marginal_likelihood_value_),
             "kernel": self.kernel,
