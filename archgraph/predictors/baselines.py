@@ -192,8 +192,10 @@ class GaussianProcessPredictor(OneHotBaseline):
     plus a ``WhiteKernel`` for the label noise, on targets standardized by the model
     (``normalize_y``). Its variance, length scale and noise level maximize the log marginal
     likelihood (L-BFGS-B), started once from variance 1, the median distance between the
-    training architectures and noise 0.1, and ``n_restarts_optimizer`` more times from points
-    drawn log-uniformly within the bounds (``GP_*_BOUNDS``).
+    training architectures (within the bounds) and noise 0.1, and ``n_restarts_optimizer``
+    more times from points drawn log-uniformly within the bounds (``GP_*_BOUNDS``). The fit
+    is O(N^3) in time and O(N^2) in memory: meant for hundreds to a few thousand
+    architectures.
 
     Args:
         space: the search space of the architectures.
