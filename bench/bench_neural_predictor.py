@@ -2,10 +2,11 @@
 
 Sections (each compares against its baseline in the same run):
   1. NB201 CIFAR-10 (200-epoch test acc): Kendall tau on all untrained cells vs N, neural vs
-     ridge vs random forest on one-hot encodings (mean over seeds) + a plot of tau vs N;
+     ridge, random forest, XGBoost and a Gaussian process on one-hot encodings (mean over
+     seeds, median fit time of every method) + a plot of tau vs N;
   2. NB101 (1,000 cells, 108-epoch validation acc, in %): single vs two-stage (threshold 91%),
      MSE on all test cells and on those >= 91%, Kendall tau, false-negative rate;
-  3. NAS-Bench-Macro: tau at N = 50 and 200 (neural vs ridge vs random forest);
+  3. NAS-Bench-Macro: tau at N = 50 and 200 (the same methods);
   4. search on NB201 with N + K = 200 evaluations vs random search with the same budget;
   5. speed: fit time at N = 172, prediction throughput on 100,000 FairNAS architectures,
      sparse message passing vs the dense-adjacency form of the same model (fit and
@@ -30,10 +31,12 @@ from archgraph.evaluators import TableEvaluator
 from archgraph.metrics import kendall_tau
 from archgraph.nn.conv import BiDAGConv
 from archgraph.predictors import (
+    GaussianProcessPredictor,
     NeuralPredictor,
     RandomForestPredictor,
     RidgePredictor,
     TwoStagePredictor,
+    XGBoostPredictor,
 )
 from archgraph.predictors.neural import build_net, net_params, predict_graph_net
 from archgraph.search import predictor_search, random_search
@@ -42,7 +45,8 @@ from archgraph.spaces import get_search_space
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ["nb201", "nb101", "macro", "search", "speed", "defaults"]
 MODELS = {"neural": NeuralPredictor, "ridge": RidgePredictor,
-          "random forest": RandomForestPredictor}
+          "random forest": RandomForestPredictor, "xgboost": XGBoostPredictor,
+          "gp": GaussianProcessPredictor}
 
 
 def _model(name, space, seed):
@@ -51,34 +55,36 @@ def _model(name, space, seed):
 
 
 def tau_vs_n(space, archs, y, ns, seeds):
-    """{method: {N: (mean tau, [taus]), ...}}, fit times of the neural predictor."""
+    """{method: {N: (mean tau, [taus]), ...}} and {method: {N: median fit seconds}}; every
+    method is fitted on the same splits (one per seed)."""
     out = {m: {} for m in MODELS}
-    fit_s = {}
+    fit_s = {m: {} for m in MODELS}
     for n in ns:
         for m in MODELS:
-            taus = []
+            taus, secs = [], []
             for seed in range(seeds):
                 perm = np.random.default_rng(seed).permutation(len(archs))
                 tr, te = perm[:n], perm[n:]
                 t = time.perf_counter()
                 model = _model(m, space, seed).fit([archs[i] for i in tr], y[tr])
-                if m == "neural":
-                    fit_s.setdefault(n, []).append(time.perf_counter() - t)
+                secs.append(time.perf_counter() - t)
                 taus.append(kendall_tau(y[te], model.predict([archs[i] for i in te])))
             out[m][n] = (float(np.mean(taus)), [round(float(t), 4) for t in taus])
-            print(f"  N={n:4d} {m:14s} tau {np.mean(taus):.3f}", flush=True)
-    return out, {n: float(np.median(v)) for n, v in fit_s.items()}
+            fit_s[m][n] = float(np.median(secs))
+            print(f"  N={n:4d} {m:14s} tau {np.mean(taus):.3f}  fit {fit_s[m][n]:.2f} s",
+                  flush=True)
+    return out, fit_s
 
 
-def table_tau(title, res, ns, fit_s=None):
+def table_tau(title, res, ns, fit_s):
     head = "| method | " + " | ".join(f"N={n}" for n in ns) + " |"
     lines = [f"**{title}** (Kendall tau on every architecture not trained on, mean of seeds)",
              "", head, "|---" * (len(ns) + 1) + "|"]
     for m, r in res.items():
         lines.append(f"| {m} | " + " | ".join(f"{r[n][0]:.3f}" for n in ns) + " |")
-    if fit_s:
-        lines.append("| neural fit time (s, median) | "
-                     + " | ".join(f"{fit_s[n]:.1f}" for n in ns) + " |")
+    for m, r in fit_s.items():
+        lines.append(f"| {m} fit time (s, median) | "
+                     + " | ".join(f"{r[n]:.2f}" for n in ns) + " |")
     return "\n".join(lines)
 
 
@@ -145,7 +151,7 @@ def bench_macro(ns, seeds):
     space = get_search_space("macro")
     df = load_macro()
     archs = [space.from_str(s) for s in df["arch"]]
-    return tau_vs_n(space, archs, df["mean_acc"].to_numpy(), ns, seeds)[0]
+    return tau_vs_n(space, archs, df["mean_acc"].to_numpy(), ns, seeds)
 
 
 def bench_search(runs, n_train, k_top):
@@ -319,9 +325,10 @@ def main():
     if "macro" in only:
         print("NAS-Bench-Macro", flush=True)
         macro_ns = [50, 200]
-        macro = bench_macro(macro_ns, seeds)
-        out["macro"] = macro
-        report.append(table_tau("NAS-Bench-Macro (CIFAR-10 mean acc)", macro, macro_ns))
+        macro, macro_fit_s = bench_macro(macro_ns, seeds)
+        out["macro"] = {"tau": macro, "fit_s": macro_fit_s}
+        report.append(table_tau("NAS-Bench-Macro (CIFAR-10 mean acc)", macro, macro_ns,
+                                macro_fit_s))
 
     if "search" in only:
         print("NB201 search", flush=True)

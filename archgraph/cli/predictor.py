@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
                    help="predictor dataset (.parquet/.csv of 'archgraph dataset build')")
     f.add_argument("--model", required=True,
                    help="registered predictor: space_gcn, neural, two_stage, ridge, "
-                        "random_forest, ...")
+                        "random_forest, gp, xgboost, ...")
     f.add_argument("--out", required=True, help="predictor file to write (.safetensors)")
     f.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="predictor hyperparameter, value read as YAML (repeatable)")

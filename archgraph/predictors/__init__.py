@@ -6,7 +6,12 @@ Every registered predictor is exported here:
 >>> model = get_predictor("neural", space=space).fit(archs, y)  # doctest: +SKIP
 """
 from archgraph.predictors.base import ArchEstimator, BasePredictor
-from archgraph.predictors.baselines import RandomForestPredictor, RidgePredictor
+from archgraph.predictors.baselines import (
+    GaussianProcessPredictor,
+    RandomForestPredictor,
+    RidgePredictor,
+    XGBoostPredictor,
+)
 from archgraph.predictors.correct_smooth import CorrectSmoothPredictor
 from archgraph.predictors.neural import NeuralPredictor
 from archgraph.predictors.neural_classifier import NeuralClassifier
@@ -21,7 +26,8 @@ from archgraph.predictors.space_gcn import PredictionRangeWarning, SpaceGCNPredi
 from archgraph.predictors.tuning import TuningResult, tune_predictor
 from archgraph.predictors.two_stage import TwoStagePredictor
 
-__all__ = ["ArchEstimator", "BasePredictor", "CorrectSmoothPredictor", "NeuralClassifier",
-           "NeuralPredictor", "PREDICTORS", "PredictionRangeWarning", "RandomForestPredictor",
-           "RidgePredictor", "SpaceGCNPredictor", "TuningResult", "TwoStagePredictor",
-           "get_predictor", "list_predictors", "load", "register_predictor", "tune_predictor"]
+__all__ = ["ArchEstimator", "BasePredictor", "CorrectSmoothPredictor", "GaussianProcessPredictor",
+           "NeuralClassifier", "NeuralPredictor", "PREDICTORS", "PredictionRangeWarning",
+           "RandomForestPredictor", "RidgePredictor", "SpaceGCNPredictor", "TuningResult",
+           "TwoStagePredictor", "XGBoostPredictor", "get_predictor", "list_predictors", "load",
+           "register_predictor", "tune_predictor"]

@@ -226,7 +226,8 @@ def decode_estimator(header: dict, decoder: _Decoder):
         state = {k: decoder(v) for k, v in header["state"].items()}
         try:
             est._restore_fitted(state)
-        except (KeyError, TypeError, RuntimeError) as exc:  # missing entries, bad shapes
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # missing entries,
+            # bad shapes, numbers the predictor's own checks refuse
             raise ValueError(f"{what}: its fitted state does not fit {cls.__name__} "
                              f"({type(exc).__name__}: {str(exc).splitlines()[0]}).") from exc
     return est

@@ -28,7 +28,8 @@ from archgraph.spaces import SearchSpace, get_search_space
 
 NET = dict(hidden_channels=16, fc_channels=(16,), epochs=30, batch_size=32, lr=1e-2)
 #: small settings per predictor (its data-independent constructor arguments)
-FAST = {"neural": NET, "random_forest": dict(n_estimators=10),
+FAST = {"neural": NET, "random_forest": dict(n_estimators=10), "xgboost": dict(n_estimators=20),
+        "gp": dict(n_restarts_optimizer=1),
         "space_gcn": dict(hidden_channels=16, epochs=30),
         "correct_smooth": dict(smoothing_alphas=(0.8,)),  # smooths, so every part matters
         "two_stage": dict(classifier=NeuralClassifier(**NET), regressor=NeuralPredictor(**NET))}
@@ -37,6 +38,7 @@ FAST = {"neural": NET, "random_forest": dict(n_estimators=10),
 EXEMPT = {"space": "fixed by the data",
           "device": "where the computation runs, same numbers on CPU",
           "verbose": "progress display only",
+          "n_jobs": "threads only, same numbers (XGBoost's histogram trees are deterministic)",
           "graph": "two forms of the same space graph, same numbers",
           "max_memory_gb": "a resource check only",
           "clip": "acts only on predictions outside the labels' range "
@@ -55,7 +57,14 @@ EXEMPT_FOR = {"correct_smooth": {
     "random_state": "seeds the folds only: as cv",
     "scoring": "another criterion may pick the same grid point: as cv",
     "labelled": "acts on the labelled nodes only, this test predicts others "
-                "(test_correct_smooth.py)"}}
+                "(test_correct_smooth.py)"},
+    "gp": {"kernel": "on these additive noise-free data both kernels take the linear limit "
+                     "(long length scales) and interpolate the same additive fit "
+                     "(test_baselines.py checks the kernels differ on interactions)",
+           "n_restarts_optimizer": "more starts of the likelihood search find the same optimum "
+                                   "on these data (test_baselines.py checks that restarts never "
+                                   "lower the likelihood)",
+           "random_state": "seeds the restarts only: as n_restarts_optimizer"}}
 #: the checks of ``sklearn.utils.estimator_checks.check_estimator`` that need no array input
 #: (``check_param_validation`` calls ``fit`` on arrays with invalid parameters, which our
 #: ``fit`` rejects before it looks at the data)
@@ -66,7 +75,7 @@ SKLEARN_CHECKS = ["check_parameters_default_constructible", "check_no_attributes
                   "check_mixin_order", "check_valid_tag_types",
                   "check_estimator_tags_renamed"]
 #: changed values the generic rule cannot derive (a callable gets the space)
-ALTERNATIVES = {"output_range": (0.0, 200.0), "features": "gray+onehot",
+ALTERNATIVES = {"output_range": (0.0, 200.0), "features": "gray+onehot", "kernel": "rbf",
                 "interactions": "all", "scoring": "mse", "labelled": "label",
                 "base": lambda space: archgraph.predictors.RidgePredictor(),
                 "correction_alphas": (0.3,),

@@ -21,7 +21,8 @@ from archgraph.predictors.serialization import FORMAT
 from archgraph.spaces import get_search_space
 
 NET = dict(hidden_channels=8, fc_channels=(8,), epochs=5, batch_size=32, lr=1e-2)
-FAST = {"neural": NET, "random_forest": dict(n_estimators=7),
+FAST = {"neural": NET, "random_forest": dict(n_estimators=7), "xgboost": dict(n_estimators=10),
+        "gp": dict(n_restarts_optimizer=0),
         "space_gcn": dict(hidden_channels=8, epochs=10),
         "two_stage": dict(classifier=NeuralClassifier(**NET), regressor=NeuralPredictor(**NET))}
 
