@@ -14,11 +14,12 @@ same evaluator noise for every method:
 * ``old (all evaluated)``: the earlier loop, ``selection="all_evaluated"``, ``K_eval = K_keep
   = 5`` (the samples compete on their noisy scores);
 * ``alg1 keep-6, small``: Algorithm 1 at about the ablation's budget: fewer samples and a
-  smaller ``K_eval`` per round, their sum the ablation's ``M`` (``SMALL``);
+  smaller ``K_eval`` per round (``SMALL``);
 * ``no-GCN keep-6 at alg1's budget`` and ``old at alg1's budget``: the ablation and the
   earlier loop given, round by round, as many evaluations as ``alg1 keep-6`` spent in the
   same run (its rounds and its new evaluations per round, spent on random samples of the
-  round's subspace; the earlier loop keeps its ``K_eval = 5``, so it samples 5 fewer);
+  round's subspace; the earlier loop keeps its ``K_eval = 5``, so it samples 5 fewer;
+  ``matched_search`` shifts the samples per round to bring the total to alg1's);
 * ``random``: as many distinct random architectures as ``alg1 keep-6`` evaluated, the best
   noisy one picked; every method is also compared with random search at its own budget.
 
@@ -37,6 +38,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import wilcoxon
 from tqdm.auto import tqdm
 
 from archgraph.evaluators import TableEvaluator
@@ -56,14 +58,17 @@ VARIANTS = {
     "no-GCN keep-6": dict(selection="sampled", k_keep=6),
     "old (all evaluated)": dict(selection="all_evaluated", k_eval=5, k_keep=5),
 }
-#: Algorithm 1 at about the ablation's budget per space: samples + K_eval = the ablation's M
-SMALL = {"nasbench201": dict(m_samples=24, k_eval=16), "macro": dict(m_samples=18, k_eval=12)}
+#: Algorithm 1 at about the ablation's budget per space (M and K_eval set so that the median
+#: evaluations come to about the ablation's: the GCN's top overlaps the samples)
+SMALL = {"nasbench201": dict(m_samples=24, k_eval=18), "macro": dict(m_samples=20, k_eval=13)}
 #: searches given alg1 keep-6's per-round evaluations: keyword arguments, and the evaluations
 #: a round spends besides its samples (the earlier loop's GCN top)
 MATCHED = {
     "no-GCN keep-6 at alg1's budget": (dict(selection="sampled", k_keep=6), 0),
     "old at alg1's budget": (dict(selection="all_evaluated", k_eval=5, k_keep=5), 5),
 }
+#: runs of a matched search to bring its evaluations to alg1 keep-6's (matched_search)
+TRIES = 4
 #: paired comparisons of searches at (about) the same budget: (Algorithm 1, other)
 PAIRS = [("alg1 keep-6", "no-GCN keep-6 at alg1's budget"),
          ("alg1 keep-6", "old at alg1's budget"), ("alg1 keep-6", "random"),
@@ -91,6 +96,28 @@ def per_round_spend(result) -> list[int]:
     return [b - a for a, b in zip(done, done[1:])]
 
 
+def matched_search(search, spend: list[int], target: int, extra: int, kw: dict) -> dict:
+    """Run ``search`` with alg1 keep-6's rounds and per-round evaluations ``spend``, samples
+    per round shifted by one offset until the total is closest to ``target``.
+
+    ``extra`` evaluations a round spends besides its samples are taken off. A sample may hit an
+    architecture evaluated in an earlier round, and more samples change the later subspaces,
+    so the offset is adjusted by the shortfall (up to ``TRIES`` runs) and the run whose
+    evaluations come closest to ``target`` is kept (chosen on the count alone, never on
+    accuracy)."""
+    offset, best = 0, None
+    for _ in range(TRIES):
+        m = [max(4, n - extra + offset) for n in spend]  # iterative_search's minimum is 4
+        info = dict(search(rounds=len(spend), m_samples=m, **kw)[1], m_samples=m)
+        if best is None or abs(info["evaluations"] - target) < abs(best["evaluations"] - target):
+            best = info
+        step = round((target - info["evaluations"]) / len(spend))
+        if step == 0:
+            break
+        offset += step
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 runs per space")
@@ -101,6 +128,8 @@ def main() -> None:
     if args.spaces != list(SETTINGS):
         tag += "_" + "_".join(args.spaces)
     runs = 2 if args.quick else args.runs
+    if not args.quick and runs != 20:  # the default 20 runs keep their file
+        tag += f"_runs{runs}"
     out = {}
     for name in args.spaces:
         settings = SETTINGS[name]
@@ -139,11 +168,9 @@ def main() -> None:
                 result, row[variant] = search(**kw)
                 if variant == "alg1 keep-6":
                     alg1 = result
-            spend = per_round_spend(alg1)
+            spend, target = per_round_spend(alg1), alg1.num_evaluations
             for variant, (kw, extra) in MATCHED.items():
-                # at least 4 samples a round (iterative_search's minimum)
-                row[variant] = search(rounds=len(spend),
-                                      m_samples=[max(4, n - extra) for n in spend], **kw)[1]
+                row[variant] = matched_search(search, spend, target, extra, kw)
 
             def random_regret(budget: int) -> float:
                 picks = ev.space.sample(budget, rng=np.random.default_rng(10_000 + run))
@@ -165,7 +192,8 @@ def main() -> None:
         results=out, gcn=GCN_PARAMS, variants=VARIANTS, small=SMALL,
         matched={k: dict(kw, samples_fewer_than_alg1=e) for k, (kw, e) in MATCHED.items()},
         command="python bench/bench_iterative_search.py" + (
-            " --spaces " + " ".join(args.spaces) if args.spaces != list(SETTINGS) else "")),
+            " --spaces " + " ".join(args.spaces) if args.spaces != list(SETTINGS) else "") + (
+            f" --runs {runs}" if not args.quick and runs != 20 else "")),
         indent=1))
     print(f"\n{runs} runs per space; regret (points) of the pick, median [min, max]\n")
     print("| space | method | evaluations (median) | regret | regret < random's at the same "
@@ -184,10 +212,11 @@ def main() -> None:
                   f"{reg.max():.2f}] | {'-' if meth == 'random' else f'{wins}/{len(rows)}'} "
                   f"| {tau} |")
     print("\nPaired, same run: Algorithm 1 better / tied / worse (regret), median paired "
-          "difference (Algorithm 1 minus the other; negative = Algorithm 1 better)\n")
+          "difference (Algorithm 1 minus the other; negative = Algorithm 1 better), two-sided "
+          "Wilcoxon signed-rank p (ties dropped)\n")
     print("| space | Algorithm 1 | vs | evaluations (median, both) | better / tied / worse "
-          "| median difference |")
-    print("|---|---|---|---|---|---|")
+          "| median difference | Wilcoxon p |")
+    print("|---|---|---|---|---|---|---|")
     for name, r in out.items():
         for a, b in PAIRS:
             # random search "at the same budget" is the one at Algorithm 1's own budget
@@ -196,8 +225,10 @@ def main() -> None:
                              for x in r["rows"]])
             evs = [int(np.median([x[m]["evaluations"] for x in r["rows"]]))
                    for m in (a, a if b == "random" else b)]
+            p = wilcoxon(diff).pvalue if np.any(diff != 0) else 1.0
             print(f"| {name} | {a} | {b} | {evs[0]} vs {evs[1]} | {(diff < 0).sum()} / "
-                  f"{(diff == 0).sum()} / {(diff > 0).sum()} | {np.median(diff):+.2f} |")
+                  f"{(diff == 0).sum()} / {(diff > 0).sum()} | {np.median(diff):+.2f} "
+                  f"| {p:.2f} |")
     _plot(out, methods, RESULTS / f"iterative_search{tag}.png")
 
 
