@@ -127,12 +127,25 @@ def _num_holdout(holdout: float, m: int) -> int:
     return n if m - n >= 2 else 0
 
 
+def _samples_per_round(m_samples, rounds: int) -> list[int]:
+    """``m_samples`` (an int, or one int per round) as a list of ``rounds`` ints >= 4."""
+    owner = "iterative_search"
+    if isinstance(m_samples, (list, tuple, np.ndarray)):
+        if len(m_samples) != rounds:
+            raise ValueError(f"The 'm_samples' parameter of {owner} must be an int or a "
+                             f"sequence of one int per round (rounds={rounds}). Got "
+                             f"{len(m_samples)} values instead.")
+        return [check_int(m, "m_samples", owner, low=4) for m in m_samples]
+    return [check_int(m_samples, "m_samples", owner, low=4)] * rounds
+
+
 #: what competes in a round (module docstring)
 SELECTIONS = ("gcn_top", "all_evaluated", "sampled")
 
 
 def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int = 4,
-                     layers_per_round=3, m_samples: int = 100, k_eval: int = 100,
+                     layers_per_round=3, m_samples: int | Sequence[int] = 100,
+                     k_eval: int = 100,
                      k_keep: int = 6, selection: str = "gcn_top",
                      start: ChoiceArch | None = None, max_flops: float | None = None,
                      holdout: float = 0.2, similarity: Callable | None = None,
@@ -152,7 +165,9 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
             that together cover every layer, cyclically; ``p <= L/2``) or an explicit
             schedule, a list of at least two layer lists, each disjoint from the one before
             (cyclically).
-        m_samples: architectures sampled and evaluated per round (capped by the subspace).
+        m_samples: architectures sampled and evaluated per round (capped by the subspace):
+            an int for every round, or a sequence of ``rounds`` ints, one per round (e.g. to
+            spend the per-round evaluations of another search on random samples).
         k_eval: ``K_eval``, the GCN's top architectures (re-)evaluated per round (capped by
             the subspace).
         k_keep: ``K_keep``, the best candidates kept as the next round's super-cell options.
@@ -182,7 +197,7 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
         raise TypeError(f"The 'evaluator' parameter of {owner} must have an evaluate(archs) "
                         f"method. Got {type(evaluator).__name__} instead.")
     rounds = check_int(rounds, "rounds", owner, low=1)
-    m_samples = check_int(m_samples, "m_samples", owner, low=4)
+    m_per_round = _samples_per_round(m_samples, rounds)
     k_eval = check_int(k_eval, "k_eval", owner, low=1)
     k_keep = check_int(k_keep, "k_keep", owner, low=1)
     check_one_of(selection, "selection", SELECTIONS, owner)
@@ -196,9 +211,10 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
     if not 0 <= holdout < 1:
         raise ValueError(f"The 'holdout' parameter of {owner} must be a float in [0, 1). Got "
                          f"{holdout!r} instead.")
-    if holdout > 0 and _num_holdout(holdout, m_samples) == 0:
+    short = [m for m in m_per_round if _num_holdout(holdout, m) == 0]
+    if holdout > 0 and short:
         raise ValueError(f"The 'holdout' parameter of {owner} ({holdout}) leaves fewer than 2 "
-                         f"of m_samples={m_samples} architectures to train on. Lower it, or "
+                         f"of m_samples={short[0]} architectures to train on. Lower it, or "
                          f"raise m_samples.")
     schedule = _schedule(layers_per_round, space.num_layers, rounds)
     predictor = SpaceGCNPredictor() if predictor is None else predictor
@@ -259,7 +275,7 @@ def iterative_search(space: ProductSpace, evaluator, predictor=None, rounds: int
         sub = space.subspace(sorted(set(layers) | set(supercell)), current)
         if supercell:
             sub = sub.with_supercell(supercell, top)
-        m = min(m_samples, len(sub))
+        m = min(m_per_round[t], len(sub))
         sampled = sub.sample(m, rng=rng)
         y = evaluate(sampled)
         n_hold = _num_holdout(holdout, m)

@@ -208,3 +208,38 @@ def test_no_gcn_ablation_keeps_the_best_samples():
     scores = evaluator.evaluate(first.candidates)
     assert list(first.top_scores) == sorted(scores, reverse=True)[:3]
     assert result.arch in set(first.candidates) | set(second.candidates)
+
+
+def test_samples_per_round():
+    space, evaluator, _ = toy_problem(noise_std=0.3)
+    result = iterative_search(space, evaluator, rounds=3, layers_per_round=3,
+                              m_samples=[20, 4, 9], k_keep=3, selection="sampled",
+                              random_state=0)
+    assert [len(r.candidates) for r in result.rounds] == [20, 4, 9]
+    # an int is the same number every round: the same search as that number per round
+    kw = dict(rounds=2, layers_per_round=3, k_eval=5, k_keep=3, predictor=FAST, random_state=0)
+    a = iterative_search(space, toy_problem(noise_std=0.3)[1], m_samples=10, **kw)
+    b = iterative_search(space, toy_problem(noise_std=0.3)[1], m_samples=(10, 10), **kw)
+    assert a.arch == b.arch and a.num_evaluations == b.num_evaluations
+    # a round never samples more than its subspace holds: the first one's 27 cells (the
+    # start among them) are all evaluated, the GCN's top among them
+    capped = iterative_search(space, toy_problem()[1], m_samples=np.array([50, 50]),
+                              **{**kw, "k_eval": 1})
+    assert len(capped.rounds[0].subspace) == 27 == capped.rounds[0].num_evaluations
+
+
+def test_samples_per_round_errors():
+    space, evaluator, _ = toy_problem()
+    with pytest.raises(ValueError, match="'m_samples' parameter of iterative_search must be an "
+                                         "int or a sequence of one int per round \\(rounds=3\\)"
+                                         ". Got 2 values"):
+        iterative_search(space, evaluator, rounds=3, m_samples=[10, 10])
+    with pytest.raises(ValueError, match="'m_samples' parameter .* \\[4, inf\\]. Got 3"):
+        iterative_search(space, evaluator, rounds=2, m_samples=[10, 3])
+    with pytest.raises(TypeError, match="'m_samples' parameter .* Got 10.5 \\(float\\)"):
+        iterative_search(space, evaluator, rounds=2, m_samples=[10, 10.5])
+    with pytest.raises(TypeError, match="'m_samples' parameter .* Got '10' \\(str\\)"):
+        iterative_search(space, evaluator, m_samples="10")
+    with pytest.raises(ValueError, match="\\(0.9\\) leaves fewer than 2 of m_samples=5"):
+        iterative_search(space, evaluator, rounds=2, m_samples=[40, 5], holdout=0.9)
+    assert evaluator.num_evaluations_ == 0  # refused before spending any evaluation
