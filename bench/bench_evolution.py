@@ -20,22 +20,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+from bench_iterative_search import noise_for_tau  # bench/ is first on sys.path
 
 from archgraph.evaluators import TableEvaluator
-from archgraph.metrics import kendall_tau
 from archgraph.search import evolutionary_search
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def noise_for_tau(truth: np.ndarray, target: float = 0.5, seed: int = 12345) -> float:
-    """Noise std s with tau(truth + s * N(0, 1), truth) ~= target (bisection, one draw)."""
-    draw = np.random.default_rng(seed).normal(size=len(truth))
-    lo, hi = 0.0, 100.0 * truth.std()
-    for _ in range(25):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if kendall_tau(truth, truth + mid * draw) > target else (lo, mid)
-    return 0.5 * (lo + hi)
 
 
 def main(argv=None) -> None:
