@@ -6,7 +6,10 @@ Kendall tau on the cells not trained on, 5 seeds; the recorded run's output is
 bench/results/neural_variants.txt.
 
     OMP_NUM_THREADS=1 python bench/bench_neural_variants.py > bench/results/neural_variants.txt
+    OMP_NUM_THREADS=1 python bench/bench_neural_variants.py --quick  # 1 seed, 2 variants
 """
+import argparse
+
 import numpy as np
 import torch
 
@@ -23,7 +26,8 @@ VARIANTS = {"default": {}, "2 layers": dict(num_layers=2), "4 layers": dict(num_
             "wd 1e-5": dict(weight_decay=1e-5)}
 
 
-def main() -> None:
+def main(seeds: int = 5, variants: dict = VARIANTS, epochs: int | None = None) -> None:
+    short = {} if epochs is None else dict(epochs=epochs)
     space = get_search_space("nasbench201")
     df = load_nasbench201()
     archs = [space.from_str(s) for s in df["arch"]]
@@ -40,18 +44,20 @@ def main() -> None:
         g = propagate_grid(adj, start, ALPHAS, none, 50)[:, 0].numpy()
         return [kendall_tau(truth[te], g[te, j]) for j in range(len(ALPHAS))]
 
-    res = {k: [] for k in [*VARIANTS, "ens5"]}
-    for seed in range(5):
+    res = {k: [] for k in [*variants, "ens5"]}
+    for seed in range(seeds):
         tr = np.random.default_rng(seed).permutation(len(archs))[:100]
         te = np.setdiff1d(np.arange(n), node_of[tr])
         fit_on = ([archs[i] for i in tr], y[tr])
-        for name, kw in VARIANTS.items():
-            p = NeuralPredictor(space=space, random_state=seed, **kw).fit(*fit_on).predict_space()
+        for name, kw in variants.items():
+            p = NeuralPredictor(space=space, random_state=seed, **{**short, **kw}).fit(
+                *fit_on).predict_space()
             res[name].append(smoothed_taus(p, te))
             print(seed, name, np.round(res[name][-1], 4), flush=True)
-        preds = [NeuralPredictor(space=space, random_state=1000 * k + seed).fit(*fit_on)
+        preds = [NeuralPredictor(space=space, random_state=1000 * k + seed, **short).fit(*fit_on)
                  .predict_space() for k in range(1, 5)]
-        preds.append(NeuralPredictor(space=space, random_state=seed).fit(*fit_on).predict_space())
+        preds.append(NeuralPredictor(space=space, random_state=seed, **short).fit(*fit_on)
+                     .predict_space())
         res["ens5"].append(smoothed_taus(np.mean(preds, axis=0), te))
         print(seed, "ens5", np.round(res["ens5"][-1], 4), flush=True)
     print("alphas", ALPHAS.tolist())
@@ -60,5 +66,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run")
     torch.set_num_threads(1)
-    main()
+    if parser.parse_args().quick:
+        main(seeds=1, variants={"default": {}, "2 layers": dict(num_layers=2)}, epochs=30)
+    else:
+        main()

@@ -11,6 +11,7 @@ the two forms must agree to float32 rounding (asserted).
 
     OMP_NUM_THREADS=1 python bench/bench_propagate_grid.py    # 6^6, 6^7 -> propagate_grid_6_7.json
     OMP_NUM_THREADS=1 python bench/bench_propagate_grid.py --sizes 8 --repeats 1
+    OMP_NUM_THREADS=1 python bench/bench_propagate_grid.py --quick   # smoke run, 6^5
 """
 from __future__ import annotations
 
@@ -69,7 +70,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[6, 7])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 6^5, 10 steps, once")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.repeats, args.steps = [5], 1, 10
     rows_out = []
     for layers in args.sizes:
         c = case(layers, 2000, 5, args.steps)
@@ -97,7 +101,7 @@ def main() -> None:
                   f"{row['grid_s']:7.2f} s  {row['speedup']:.1f}x  max diff {diff:.1e}",
                   flush=True)
     RESULTS.mkdir(exist_ok=True)
-    tag = "_".join(map(str, args.sizes))
+    tag = "quick" if args.quick else "_".join(map(str, args.sizes))
     out = RESULTS / f"propagate_grid_{tag}.json"
     out.write_text(json.dumps(rows_out, indent=1))
     print(f"wrote {out}")
