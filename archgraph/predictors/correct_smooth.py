@@ -183,18 +183,16 @@ def propagate_grid(adj, start: torch.Tensor, alphas: torch.Tensor, anchors: torc
     out = torch.zeros((n if rows is None else len(rows), f, len(alphas)), dtype=start.dtype,
                       device=start.device)  # [R, F, J]
     power = torch.ones_like(alphas)  # alpha^k
-    for k in range(num_iterations + 1):
+    for _ in range(num_iterations):
         vk = pick(v)[:, :, None]  # [R, 2F or F, 1]
-        if k == num_iterations:  # the last term: alpha^T P^T s_U
-            if has_free:
-                out.addcmul_(vk[:, :f], power)
-            break
         if has_free:
             out.addcmul_(vk[:, :f], power * (1 - alphas))
         out.addcmul_(vk[:, -f:], power * alphas)
         power = power * alphas
         v = adj @ v
         v.view(-1)[v_anchors] = 0.0
+    if has_free:  # the last term: alpha^T P^T s_U
+        out.addcmul_(pick(v)[:, :f, None], power)
     fixed = pick(anchored)  # [R, F]
     out[fixed] = pick(start)[fixed][:, None]
     return out
